@@ -1,0 +1,1 @@
+"""Imprint: digital delivery for Shopify stores."""

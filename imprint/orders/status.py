@@ -1,0 +1,33 @@
+"""An order's delivery status, kept in a column so the Orders page can filter on it cheaply."""
+
+from __future__ import annotations
+
+from imprint.delivery.models import DownloadGrant, Restriction
+from imprint.emails.models import EmailLog, EmailStatus
+from imprint.orders.models import DeliveryStatus, Order
+
+
+def order_delivery_status(order: Order) -> str:
+    if not order.has_digital_items:
+        return DeliveryStatus.NO_DIGITAL
+    grants = DownloadGrant.objects.filter(order=order)
+    if grants.exists() and not grants.filter(restriction=Restriction.NONE).exists():
+        return DeliveryStatus.RESTRICTED
+    # Any email with the links that went out (the delivery, or a resend after a failure) means
+    # the customer has them; otherwise the newest attempt tells whether it failed.
+    statuses = list(
+        EmailLog.objects.filter(order=order).order_by("-created_at", "-id").values_list("status", flat=True)
+    )
+    if EmailStatus.SENT in statuses:
+        return DeliveryStatus.PROCESSED
+    if statuses and statuses[0] == EmailStatus.FAILED:
+        return DeliveryStatus.FAILED
+    return DeliveryStatus.PENDING
+
+
+def order_delivery_status_refresh(*, order: Order) -> str:
+    status = order_delivery_status(order)
+    if status != order.delivery_status:
+        Order.objects.filter(pk=order.pk).update(delivery_status=status)
+        order.delivery_status = status
+    return status

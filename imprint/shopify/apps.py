@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShopifyConfig(AppConfig):
+    name = "imprint.shopify"
+    label = "shopify"

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from imprint.delivery import views as delivery_views
+from imprint.emails import views as email_views
+from imprint.shopify import views as shopify_views
+from imprint.web import views as web_views
+
+urlpatterns = [
+    path("webhooks/shopify", shopify_views.webhook, name="shopify-webhook"),
+    path("d/<str:token>", delivery_views.download_page, name="download-page"),
+    path("d/<str:token>/file", delivery_views.download_file, name="download-file"),
+    path("dev/mailbox", email_views.mailbox, name="mailbox"),
+    path("dev/mailbox/<int:message_id>", email_views.mailbox_message, name="mailbox-message"),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("", web_views.home, name="home"),
+]

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imprint.shops.models import Shop
+from tests.factories import ShopFactory
+
+
+@pytest.fixture(autouse=True)
+def _storage_in_tmp(settings, tmp_path: Path) -> None:
+    """Every test keeps its files in its own directory."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+    }
+
+
+@pytest.fixture
+def shop_a(db) -> Shop:
+    return ShopFactory(domain="shop-a.myshopify.com", name="Shop A", email="owner@shop-a.example")
+
+
+@pytest.fixture
+def shop_b(db) -> Shop:
+    return ShopFactory(domain="shop-b.myshopify.com", name="Shop B", email="owner@shop-b.example")
