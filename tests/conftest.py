@@ -20,6 +20,16 @@ def _storage_in_tmp(settings, tmp_path: Path) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _test_settings(settings) -> None:
+    from tests.shopify.helpers import SECRET
+
+    settings.SHOPIFY_API_SECRET = SECRET
+    settings.SHOPIFY_API_SECRET_PREVIOUS = ""
+    # Tests that want the local mailbox or a real SMTP server set it themselves.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
 @pytest.fixture
 def shop_a(db) -> Shop:
     return ShopFactory(domain="shop-a.myshopify.com", name="Shop A", email="owner@shop-a.example")

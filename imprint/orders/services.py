@@ -83,9 +83,8 @@ def _restrictions_apply(order: Order) -> None:
         active.update(restriction=Restriction.REFUNDED)
     else:
         # A line refunded in full loses its files; a partly refunded one keeps them.
-        active.filter(line_item__refunded_quantity__gte=F("line_item__quantity")).update(
-            restriction=Restriction.REFUNDED
-        )
+        refunded_lines = order.line_items.filter(refunded_quantity__gte=F("quantity")).values("pk")
+        active.filter(line_item__in=refunded_lines).update(restriction=Restriction.REFUNDED)
 
 
 def order_ingest(*, shop: Shop, data: OrderData, source: str) -> IngestResult:

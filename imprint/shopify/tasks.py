@@ -1,0 +1,8 @@
+from django_tasks import task
+
+
+@task()
+def webhook_process_task(delivery_id: int) -> str:
+    from imprint.shopify.webhooks import webhook_process
+
+    return webhook_process(delivery_id=delivery_id)

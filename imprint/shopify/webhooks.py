@@ -1,0 +1,162 @@
+"""Webhook intake: verify, record, enqueue; and the job that processes a recorded delivery."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from shopify_app import verify_webhook_req
+from shopify_app.types import AppConfig
+
+from imprint.orders.services import order_ingest, refund_apply
+from imprint.shopify.models import DeliveryStatus, WebhookDelivery
+from imprint.shopify.payloads import PayloadError, order_from_payload, refund_from_payload
+from imprint.shops.models import Shop
+
+logger = logging.getLogger(__name__)
+
+SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
+
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
+HANDLED_TOPICS = ORDER_TOPICS | {"refunds/create", "app/uninstalled"}
+
+
+class WebhookRejected(Exception):
+    """The request is not a usable Shopify webhook; nothing was recorded."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Received:
+    delivery_id: int | None  # None: a duplicate of a delivery already recorded
+    status: str
+
+
+@lru_cache(maxsize=4)
+def _app_config(secret: str, previous: str) -> AppConfig:
+    config: AppConfig = {"client_id": settings.SHOPIFY_API_KEY or "imprint", "client_secret": secret}
+    if previous:
+        config["old_client_secret"] = previous
+    return config
+
+
+def webhook_verify(*, headers: dict[str, str], body: bytes) -> None:
+    """Raise WebhookRejected unless `body` carries a valid signature from Shopify."""
+    if not settings.SHOPIFY_API_SECRET:
+        logger.error("webhook refused: SHOPIFY_API_SECRET is not set, so no signature can be checked")
+        raise WebhookRejected(401, "Signature cannot be verified")
+    if not any(name.lower() == "x-shopify-hmac-sha256" for name in headers):
+        raise WebhookRejected(401, "Missing X-Shopify-Hmac-Sha256")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected(400, "Body is not UTF-8") from None
+    config = _app_config(settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS)
+    result = verify_webhook_req({"method": "POST", "headers": headers, "body": text}, config)
+    if not result.ok:
+        raise WebhookRejected(401, "Invalid signature")
+
+
+def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
+    """Record one verified delivery and enqueue its processing in the same transaction.
+
+    The caller has verified the signature. Raises WebhookRejected for missing headers or a body
+    that is not a JSON object; records unknown shops and topics as ignored.
+    """
+    lower = {name.lower(): value.strip() for name, value in headers.items()}
+    topic = lower.get("x-shopify-topic", "")
+    domain = lower.get("x-shopify-shop-domain", "").lower()
+    webhook_id = lower.get("x-shopify-webhook-id", "")
+    missing = [name for name, value in (("X-Shopify-Topic", topic), ("X-Shopify-Shop-Domain", domain), ("X-Shopify-Webhook-Id", webhook_id)) if not value]
+    if missing:
+        raise WebhookRejected(400, f"Missing header: {', '.join(missing)}")
+    if not SHOP_DOMAIN.match(domain) or len(webhook_id) > 255 or len(topic) > 100:
+        raise WebhookRejected(400, "Malformed X-Shopify-Shop-Domain, X-Shopify-Topic or X-Shopify-Webhook-Id")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise WebhookRejected(400, "Body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookRejected(400, "Body is not a JSON object")
+
+    shop = Shop.objects.filter(domain=domain).only("id").first()
+    if shop is None:
+        status, outcome = DeliveryStatus.IGNORED, "Unknown shop"
+    elif topic not in HANDLED_TOPICS:
+        status, outcome = DeliveryStatus.IGNORED, f"Topic {topic} is not handled"
+    else:
+        status, outcome = DeliveryStatus.RECEIVED, ""
+    triggered = parse_datetime(lower.get("x-shopify-triggered-at", "")) if lower.get("x-shopify-triggered-at") else None
+
+    from imprint.shopify.tasks import webhook_process_task
+
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                webhook_id=webhook_id,
+                event_id=lower.get("x-shopify-event-id", "")[:255],
+                topic=topic,
+                shop_domain=domain,
+                shop=shop,
+                api_version=lower.get("x-shopify-api-version", "")[:32],
+                triggered_at=triggered if triggered and triggered.tzinfo else None,
+                body=body.decode("utf-8"),
+                status=status,
+                outcome=outcome,
+            )
+            if status == DeliveryStatus.RECEIVED:
+                webhook_process_task.enqueue(delivery_id=delivery.pk)
+    except IntegrityError:
+        # Shopify retried a delivery we already recorded: answer 200 so it stops.
+        return Received(delivery_id=None, status="duplicate")
+    return Received(delivery_id=delivery.pk, status=status)
+
+
+def _finish(delivery: WebhookDelivery, status: str, outcome: str) -> None:
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=status, outcome=outcome[:2000], processed_at=timezone.now()
+    )
+
+
+def webhook_process(*, delivery_id: int) -> str:
+    """Apply one recorded delivery. Safe to run twice: ingest is idempotent."""
+    delivery = WebhookDelivery.objects.select_related("shop").filter(pk=delivery_id).first()
+    if delivery is None or delivery.shop is None:
+        return "missing"
+    shop = delivery.shop
+    topic = delivery.topic
+    try:
+        payload = json.loads(delivery.body)
+        if topic in ORDER_TOPICS:
+            result = order_ingest(shop=shop, data=order_from_payload(payload), source=f"webhook {topic}")
+            if result.stale:
+                outcome = "Older than what Imprint has: order fields kept"
+            elif result.delivered:
+                outcome = "Delivered"
+            else:
+                outcome = "Recorded"
+        elif topic == "refunds/create":
+            known = refund_apply(shop=shop, data=refund_from_payload(payload))
+            outcome = "Refund applied" if known else "Order not known yet: its refunds arrive with it"
+        elif topic == "app/uninstalled":
+            Shop.objects.filter(pk=shop.pk, uninstalled_at__isnull=True).update(uninstalled_at=timezone.now())
+            outcome = "Shop marked uninstalled"
+        else:
+            outcome = f"Topic {topic} is not handled"
+    except PayloadError as error:
+        logger.warning("webhook %s (%s) has an unusable payload: %s", delivery.webhook_id, topic, error)
+        _finish(delivery, DeliveryStatus.FAILED, f"Unusable payload: {error}")
+        return "failed"
+    _finish(delivery, DeliveryStatus.PROCESSED, outcome)
+    return "processed"
