@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -32,14 +33,17 @@ def database_config(url: str, *, data_dir: Path) -> dict[str, Any]:
             "timeout": 30,
         }
         # A file-backed test database, so that servers and workers started by the tests in
-        # their own processes see the same data as the test.
-        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_name("test_imprint.sqlite3"))}
+        # their own processes see the same data as the test; named per process so that two
+        # test runs on one machine never share one.
+        test_name = f"test_imprint_{os.getpid()}.sqlite3"
+        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_name(test_name))}
     else:
         config["ENGINE"] = "django.db.backends.postgresql"
         # Workers keep their connection between jobs; the web process reuses it across requests.
         config["CONN_MAX_AGE"] = 60
         config["CONN_HEALTH_CHECKS"] = True
         config.setdefault("OPTIONS", {})["connect_timeout"] = 10
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
     return config
 
 
