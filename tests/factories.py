@@ -32,15 +32,14 @@ class DigitalFileFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DigitalFile
 
-    class Params:
-        content = b"%PDF-1.7 imprint test file\n" * 40
-
     shop = factory.SubFactory(ShopFactory)
     name = "guide.pdf"
     content_type = "application/pdf"
+    content = b"%PDF-1.7 imprint test file\n" * 40
 
     @classmethod
-    def _create(cls, model_class, *args, content=b"", **kwargs):  # type: ignore[no-untyped-def]
+    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+        content = kwargs.pop("content")
         stored = default_storage.save(f"test/{kwargs['name']}", ContentFile(content))
         kwargs.update(storage_name=stored, size=len(content), sha256=hashlib.sha256(content).hexdigest())
         return super()._create(model_class, *args, **kwargs)

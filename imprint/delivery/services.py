@@ -144,8 +144,9 @@ def grant_redeem(*, grant_id: int, nbytes: int, now: dt.datetime | None = None) 
     allowed = (
         Q(max_downloads__isnull=True) | Q(bytes_used__lt=F("max_downloads") * Greatest(F("file_size"), 1))
     ) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    # An empty file counts as one byte, so that downloading it still uses a download.
     updated = DownloadGrant.objects.filter(allowed, pk=grant_id, restriction=Restriction.NONE).update(
-        bytes_used=F("bytes_used") + nbytes, last_download_at=now
+        bytes_used=F("bytes_used") + max(nbytes, 1), last_download_at=now
     )
     return updated == 1
 
