@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -9,12 +10,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from shopify_app import verify_webhook_req
 from shopify_app.types import AppConfig
 
+from imprint.jobs.retry import backoff_seconds
 from imprint.orders.services import order_ingest, refund_apply
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from imprint.shopify.payloads import PayloadError, order_from_payload, refund_from_payload
@@ -129,8 +131,31 @@ def _finish(delivery: WebhookDelivery, status: str, outcome: str) -> None:
     )
 
 
-def webhook_process(*, delivery_id: int) -> str:
-    """Apply one recorded delivery. Safe to run twice: ingest is idempotent."""
+def webhook_process(*, delivery_id: int, attempt: int = 1) -> str:
+    """Apply one recorded delivery. Safe to run twice: ingest is idempotent.
+
+    A database that is briefly unavailable or locked is retried with backoff; an unusable payload
+    is marked failed at once, since retrying cannot help.
+    """
+    try:
+        return _webhook_apply(delivery_id)
+    except (OperationalError, InterfaceError) as error:
+        if attempt >= settings.JOB_MAX_ATTEMPTS:
+            WebhookDelivery.objects.filter(pk=delivery_id).update(
+                status=DeliveryStatus.FAILED, outcome=f"Gave up after {attempt} attempts: {error}"[:2000]
+            )
+            return "failed"
+        from imprint.shopify.tasks import webhook_process_task
+
+        delay = dt.timedelta(seconds=backoff_seconds(attempt))
+        logger.warning("webhook %s: attempt %s failed (%s), retrying in %s", delivery_id, attempt, error, delay)
+        webhook_process_task.using(run_after=timezone.now() + delay).enqueue(
+            delivery_id=delivery_id, attempt=attempt + 1
+        )
+        return "retrying"
+
+
+def _webhook_apply(delivery_id: int) -> str:
     delivery = WebhookDelivery.objects.select_related("shop").filter(pk=delivery_id).first()
     if delivery is None or delivery.shop is None:
         return "missing"

@@ -282,3 +282,29 @@ def test_published_samples_of_every_handled_topic_are_accepted(client, shop_a) -
     # The canned sample is voided and cancelled: recorded, never delivered.
     assert (order.financial_status, order.cancelled_at is not None, order.test) == ("voided", True, True)
     assert EmailLog.objects.count() == 0
+
+
+def test_a_briefly_unavailable_database_is_retried_later(client, shop_a, monkeypatch, settings) -> None:
+    from django.db import OperationalError
+
+    from imprint.shopify import webhooks
+
+    settings.JOB_RETRY_BASE_SECONDS = 60
+    _attach_sample_product(shop_a)
+    post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order())
+    real_ingest = webhooks.order_ingest
+    monkeypatch.setattr(webhooks, "order_ingest", lambda **kw: (_ for _ in ()).throw(OperationalError("database is locked")))
+
+    run_queued("webhook_process_task")
+
+    retry = DBTaskResult.objects.get(status="READY")
+    assert retry.args_kwargs["kwargs"]["attempt"] == 2
+    assert Order.objects.count() == 0
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.RECEIVED
+
+    monkeypatch.setattr(webhooks, "order_ingest", real_ingest)
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=retry.enqueued_at)
+    run_queued("webhook_process_task")
+
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
+    assert EmailLog.objects.count() == 1
