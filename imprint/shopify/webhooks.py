@@ -14,7 +14,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from shopify_app import verify_webhook_req
-from shopify_app.types import AppConfig
+from shopify_app.types import AppConfig, RequestInput
 
 from imprint.jobs.retry import backoff_seconds
 from imprint.orders.services import order_ingest, refund_apply
@@ -47,10 +47,11 @@ class Received:
 
 @lru_cache(maxsize=4)
 def _app_config(secret: str, previous: str) -> AppConfig:
-    config: AppConfig = {"client_id": settings.SHOPIFY_API_KEY or "imprint", "client_secret": secret}
-    if previous:
-        config["old_client_secret"] = previous
-    return config
+    return {
+        "client_id": settings.SHOPIFY_API_KEY or "imprint",
+        "client_secret": secret,
+        "old_client_secret": previous or None,
+    }
 
 
 def webhook_verify(*, headers: dict[str, str], body: bytes) -> None:
@@ -65,7 +66,8 @@ def webhook_verify(*, headers: dict[str, str], body: bytes) -> None:
     except UnicodeDecodeError:
         raise WebhookRejected(400, "Body is not UTF-8") from None
     config = _app_config(settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS)
-    result = verify_webhook_req({"method": "POST", "headers": headers, "body": text}, config)
+    request: RequestInput = {"method": "POST", "headers": headers, "url": "/webhooks/shopify", "body": text}
+    result = verify_webhook_req(request, config)
     if not result.ok:
         raise WebhookRejected(401, "Invalid signature")
 

@@ -32,7 +32,9 @@ def order(shop_a) -> Order:
     order = OrderFactory(shop=shop_a, has_digital_items=True)
     for name in ("a.pdf", "b.pdf"):
         line = LineItemFactory(order=order)
-        AttachmentFactory(shop=shop_a, file=DigitalFileFactory(shop=shop_a, name=name), product_id=line.product_id)
+        AttachmentFactory(
+            shop=shop_a, file=DigitalFileFactory(shop=shop_a, name=name), product_id=line.product_id
+        )
     with time_machine.travel(NOW, tick=False):
         grants_issue(order=order)
     return order
