@@ -42,7 +42,9 @@ SECRET_KEY = _secret_key()
 SECRET_KEY_FALLBACKS = env_list("IMPRINT_SECRET_KEY_FALLBACKS")
 DEBUG = env_bool("IMPRINT_DEBUG", False)
 
-PUBLIC_URL = env_url("IMPRINT_PUBLIC_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
+PUBLIC_URL = env_url(
+    "IMPRINT_PUBLIC_URL", "http://127.0.0.1:8000", schemes={"http", "https"}
+).rstrip("/")
 _public = urlsplit(PUBLIC_URL)
 PUBLIC_HOST = _public.hostname or "127.0.0.1"
 HTTPS = _public.scheme == "https"

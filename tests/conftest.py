@@ -7,6 +7,9 @@ import pytest
 from imprint.shops.models import Shop
 from tests.factories import ShopFactory
 
+# Fixtures for real processes and a real SMTP server, available to every test package.
+pytest_plugins = ["tests.processes", "tests.smtp"]
+
 
 @pytest.fixture(autouse=True)
 def _storage_in_tmp(settings, tmp_path: Path) -> None:

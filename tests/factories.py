@@ -41,7 +41,9 @@ class DigitalFileFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
         content = kwargs.pop("content")
         stored = default_storage.save(f"test/{kwargs['name']}", ContentFile(content))
-        kwargs.update(storage_name=stored, size=len(content), sha256=hashlib.sha256(content).hexdigest())
+        kwargs.update(
+            storage_name=stored, size=len(content), sha256=hashlib.sha256(content).hexdigest()
+        )
         return super()._create(model_class, *args, **kwargs)
 
 

@@ -19,7 +19,7 @@ class Restriction(models.TextChoices):
 class DownloadGrant(models.Model):
     """The right to download one file of one line item, with the limits it was issued with.
 
-    Downloads are counted in bytes: a grant allows `max_downloads × file_size` bytes, and every
+    Downloads are counted in bytes: a grant allows `max_downloads * file_size` bytes, and every
     response charges what it is about to send, so a resumed download costs one download.
     """
 
@@ -42,7 +42,9 @@ class DownloadGrant(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["line_item", "file"], name="grant_unique_per_line_file"),
+            models.UniqueConstraint(
+                fields=["line_item", "file"], name="grant_unique_per_line_file"
+            ),
         ]
         indexes = [models.Index(fields=["order"])]
 
@@ -79,3 +81,6 @@ class DownloadEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["grant", "-at"])]
+
+    def __str__(self) -> str:
+        return f"bytes {self.range_start}-{self.range_end} of grant {self.grant_id}"

@@ -53,7 +53,9 @@ def grant_state(grant: DownloadGrant, *, now: dt.datetime | None = None) -> Gran
         return GrantState.RESTRICTED
     if grant.expires_at is not None and grant.expires_at <= now:
         return GrantState.EXPIRED
-    if grant.max_downloads is not None and grant.bytes_used >= grant.max_downloads * max(grant.file_size, 1):
+    if grant.max_downloads is not None and grant.bytes_used >= grant.max_downloads * max(
+        grant.file_size, 1
+    ):
         return GrantState.EXHAUSTED
     return GrantState.ACTIVE
 
@@ -82,7 +84,9 @@ def _download_filenames(mode: str, line: LineItem, files: list[Attachment]) -> l
     return names
 
 
-def attachments_for_lines(*, shop_id: int, lines: Iterable[LineItem]) -> dict[int, list[Attachment]]:
+def attachments_for_lines(
+    *, shop_id: int, lines: Iterable[LineItem]
+) -> dict[int, list[Attachment]]:
     """The attached files of each line item (keyed by line pk), in a stable order."""
     lines = list(lines)
     product_ids = {line.product_id for line in lines if line.product_id is not None}
@@ -116,11 +120,15 @@ def grants_issue(*, order: Order, now: dt.datetime | None = None) -> list[Downlo
     shop = order.shop
     lines = [line for line in order.line_items.all() if not line.is_refunded]
     by_line = attachments_for_lines(shop_id=shop.pk, lines=lines)
-    expires_at = now + dt.timedelta(days=shop.download_expiry_days) if shop.download_expiry_days else None
+    expires_at = (
+        now + dt.timedelta(days=shop.download_expiry_days) if shop.download_expiry_days else None
+    )
     new = []
     for line in lines:
         attached = by_line.get(line.pk, [])
-        for attachment, filename in zip(attached, _download_filenames(shop.filename_mode, line, attached), strict=True):
+        for attachment, filename in zip(
+            attached, _download_filenames(shop.filename_mode, line, attached), strict=True
+        ):
             new.append(
                 DownloadGrant(
                     shop=shop,
@@ -142,12 +150,13 @@ def grant_redeem(*, grant_id: int, nbytes: int, now: dt.datetime | None = None) 
     parallel requests cannot both pass a limit (the database re-checks the row under its lock)."""
     now = now or timezone.now()
     allowed = (
-        Q(max_downloads__isnull=True) | Q(bytes_used__lt=F("max_downloads") * Greatest(F("file_size"), 1))
+        Q(max_downloads__isnull=True)
+        | Q(bytes_used__lt=F("max_downloads") * Greatest(F("file_size"), 1))
     ) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     # An empty file counts as one byte, so that downloading it still uses a download.
-    updated = DownloadGrant.objects.filter(allowed, pk=grant_id, restriction=Restriction.NONE).update(
-        bytes_used=F("bytes_used") + max(nbytes, 1), last_download_at=now
-    )
+    updated = DownloadGrant.objects.filter(
+        allowed, pk=grant_id, restriction=Restriction.NONE
+    ).update(bytes_used=F("bytes_used") + max(nbytes, 1), last_download_at=now)
     return updated == 1
 
 
@@ -172,14 +181,21 @@ def grants_restrict(*, order: Order, actor: str, reason: str = Restriction.MERCH
     """Stop every link of the order at once. A link already restricted keeps its reason."""
     with transaction.atomic():
         count = order.grants.filter(restriction=Restriction.NONE).update(restriction=reason)
-        _activity(order, actor, "restrict", f"Restricted {count} download link(s) ({Restriction(reason).label}).")
+        _activity(
+            order,
+            actor,
+            "restrict",
+            f"Restricted {count} download link(s) ({Restriction(reason).label}).",
+        )
         order_delivery_status_refresh(order=order)
     return count
 
 
 def grants_restore(*, order: Order, actor: str) -> int:
     with transaction.atomic():
-        count = order.grants.exclude(restriction=Restriction.NONE).update(restriction=Restriction.NONE)
+        count = order.grants.exclude(restriction=Restriction.NONE).update(
+            restriction=Restriction.NONE
+        )
         _activity(order, actor, "restore", f"Restored access to {count} download link(s).")
         order_delivery_status_refresh(order=order)
     return count
@@ -194,7 +210,9 @@ def grants_extend(*, order: Order, days: int, actor: str, now: dt.datetime | Non
         count = order.grants.filter(expires_at__isnull=False).update(
             expires_at=Greatest(F("expires_at"), now) + dt.timedelta(days=days)
         )
-        _activity(order, actor, "extend", f"Extended expiry of {count} download link(s) by {days} day(s).")
+        _activity(
+            order, actor, "extend", f"Extended expiry of {count} download link(s) by {days} day(s)."
+        )
     return count
 
 

@@ -18,12 +18,18 @@ _MAC_BYTES = 20  # 160 bits: far beyond guessing, even at millions of tries per 
 
 
 def _mac(grant_id: int, generation: int, secret: str) -> str:
-    digest = salted_hmac(_SALT, f"{grant_id}:{generation}", secret=secret, algorithm="sha256").digest()
+    digest = salted_hmac(
+        _SALT, f"{grant_id}:{generation}", secret=secret, algorithm="sha256"
+    ).digest()
     return base64.urlsafe_b64encode(digest[:_MAC_BYTES]).decode().rstrip("=")
 
 
 def _encode_id(grant_id: int) -> str:
-    return base64.urlsafe_b64encode(grant_id.to_bytes(8, "big").lstrip(b"\0") or b"\0").decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(grant_id.to_bytes(8, "big").lstrip(b"\0") or b"\0")
+        .decode()
+        .rstrip("=")
+    )
 
 
 def _decode_id(text: str) -> int | None:

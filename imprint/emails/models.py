@@ -28,7 +28,9 @@ class EmailLog(models.Model):
     kind = models.CharField(max_length=16, choices=EmailKind.choices)
     to = models.EmailField(max_length=254)
     subject = models.CharField(max_length=500, blank=True)
-    status = models.CharField(max_length=16, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
+    status = models.CharField(
+        max_length=16, choices=EmailStatus.choices, default=EmailStatus.QUEUED
+    )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)  # when the current attempt began

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import datetime as dt
+import logging
+import re
+import smtplib
+from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
+from urllib.parse import quote
 
-from imprint.emails.models import EmailKind, EmailLog
-from imprint.orders.models import Order
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection, make_msgid
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from imprint.delivery.models import DownloadGrant, Restriction
+from imprint.emails.models import EmailKind, EmailLog, EmailStatus
+from imprint.emails.rendering import RenderedEmail, delivery_email_render
+from imprint.jobs.retry import backoff_seconds
+from imprint.orders.models import Order, OrderActivity
+from imprint.orders.status import order_delivery_status_refresh
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "Imprint"
+MAX_ERROR_CHARS = 2000  # what the order page shows; a server's multi-line essay is cut here
+NO_ADDRESS_ERROR = (
+    "The order has no email address. Open the order and resend to a corrected address."
+)
+
+
+class EmailAddressInvalid(ValueError):
+    """The address to send to is empty or not an email address."""
+
+
+class NothingToResend(ValueError):
+    """The order has no download link that an email could carry."""
 
 
 def email_delivery_queue(*, order: Order) -> EmailLog | None:
@@ -24,3 +58,351 @@ def email_delivery_queue(*, order: Order) -> EmailLog | None:
         return None
     email_send_task.enqueue(email_id=email.pk)
     return email
+
+
+def email_resend(*, order: Order, to: str | None = None, actor: str) -> EmailLog:
+    """Send the order's links again, to `to` or the order's address. The links are the same ones:
+    tokens derive from the grant id and generation, so nothing is regenerated."""
+    from imprint.emails.tasks import email_send_task
+
+    address = (order.email if to is None else to).strip()
+    if not address:
+        raise EmailAddressInvalid("The order has no email address. Enter the address to send to.")
+    if not _address_valid(address):
+        raise EmailAddressInvalid(f"“{address}” is not a valid email address.")
+    grants = DownloadGrant.objects.filter(order=order)
+    if not grants.exists():
+        raise NothingToResend("This order has no download links to send.")
+    if not grants.filter(restriction=Restriction.NONE).exists():
+        raise NothingToResend(
+            "Every download link of this order is restricted. Restore access before resending."
+        )
+    with transaction.atomic():
+        email = EmailLog.objects.create(
+            shop_id=order.shop_id, order=order, kind=EmailKind.RESEND, to=address
+        )
+        email_send_task.enqueue(email_id=email.pk)
+        OrderActivity.objects.create(
+            order=order,
+            actor=actor,
+            action="email_resend",
+            detail=f"Resend of the delivery email to {address} queued.",
+        )
+        order_delivery_status_refresh(order=order)
+    return email
+
+
+# --- Sending ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    message: str  # for the merchant: what happened and, when it is ours to fix, what to check
+    permanent: bool  # retrying cannot help
+
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]*:[^/@\s]*@", re.IGNORECASE)
+
+
+def _sanitize(text: str) -> str:
+    """An error as it may be stored and shown: never the mail server's password."""
+    password = settings.EMAIL_HOST_PASSWORD
+    if password:
+        for form in {password, quote(password, safe="")}:
+            text = text.replace(form, "********")
+    text = _URL_CREDENTIALS.sub(r"\g<scheme>********@", text)
+    return text[:MAX_ERROR_CHARS]
+
+
+def _reply_text(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def _server() -> str:
+    return f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+
+
+def _classify(exc: Exception, *, to: str) -> SendFailure:
+    """What a failed send means. 5xx answers and configuration mistakes are permanent; 4xx
+    answers and network trouble are transient. smtplib's errors are OSErrors too, so the SMTP
+    ones are matched first."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = list(exc.recipients.values())
+        reply = "; ".join(_reply_text(code, text) for code, text in answers)
+        if answers and all(code >= 500 for code, _ in answers):
+            return SendFailure(f"The mail server refused the address {to}: {reply}", permanent=True)
+        return SendFailure(
+            f"The mail server is temporarily refusing mail for {to}: {reply}", permanent=False
+        )
+    if isinstance(exc, smtplib.SMTPConnectError):
+        return SendFailure(
+            f"The mail server at {_server()} refused the connection: {_reply_text(exc.smtp_code, exc.smtp_error)}",
+            permanent=False,
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = _reply_text(exc.smtp_code, exc.smtp_error)
+        temporary = 400 <= exc.smtp_code < 500
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            # A wrong user name or password does not fix itself; only a 4xx ("try later") does.
+            return SendFailure(
+                f"The mail server rejected Imprint's login: {reply}. "
+                "Check the user name and password in IMPRINT_EMAIL_URL.",
+                permanent=not temporary,
+            )
+        if isinstance(exc, smtplib.SMTPSenderRefused):
+            what = f"The mail server refused the sender address {exc.sender}: {reply}"
+            if not temporary:
+                what += ". Check IMPRINT_FROM_EMAIL."
+            return SendFailure(what, permanent=not temporary)
+        if temporary:
+            return SendFailure(
+                f"The mail server is temporarily refusing mail: {reply}", permanent=False
+            )
+        return SendFailure(f"The mail server rejected the message: {reply}", permanent=True)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return SendFailure(
+            f"The mail server at {_server()} does not support what Imprint's settings ask for ({exc}). "
+            "Check TLS and login in IMPRINT_EMAIL_URL.",
+            permanent=True,
+        )
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return SendFailure(
+            f"The mail server at {_server()} closed the connection unexpectedly ({exc}).",
+            permanent=False,
+        )
+    if isinstance(exc, smtplib.SMTPException):
+        return SendFailure(
+            f"The mail server at {_server()} answered unexpectedly: {exc}", permanent=False
+        )
+    if isinstance(exc, TimeoutError):
+        return SendFailure(
+            f"The mail server at {_server()} did not answer within {settings.EMAIL_TIMEOUT} seconds.",
+            permanent=False,
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return SendFailure(
+            f"Could not connect to the mail server at {_server()}: connection refused.",
+            permanent=False,
+        )
+    if isinstance(exc, OSError):
+        return SendFailure(
+            f"Could not reach the mail server at {_server()}: {exc}", permanent=False
+        )
+    # Not a mail problem (a template or code error): retried like a transient one, so a bug that
+    # is fixed and deployed still delivers, and bounded like every retry.
+    return SendFailure(
+        f"Imprint could not send this email ({type(exc).__name__}: {exc}).", permanent=False
+    )
+
+
+def _from_address(shop_name: str) -> str:
+    """DEFAULT_FROM_EMAIL's address with the store's name shown as the sender."""
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((shop_name, address or settings.DEFAULT_FROM_EMAIL))
+
+
+def _message_build(email: EmailLog, rendered: RenderedEmail) -> EmailMultiAlternatives:
+    shop = email.order.shop
+    from_email = _from_address(shop.name)
+    domain = parseaddr(from_email)[1].rpartition("@")[2] or "localhost"
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=from_email,
+        to=[email.to],
+        reply_to=[shop.email] if shop.email else None,
+        headers={
+            # Our own id, so the log row can name the message the mail server accepted. The
+            # domain is the sender's: Django's default would look up this machine's DNS name.
+            "Message-ID": make_msgid(domain=domain),
+            # RFC 3834: out-of-office and other auto-responders should not answer.
+            "Auto-Submitted": "auto-generated",
+        },
+        connection=get_connection(),
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def _address_valid(address: str) -> bool:
+    # 254 characters: the longest address SMTP can carry, and what EmailLog.to holds.
+    if len(address) > 254:
+        return False
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
+def _address_problem(address: str) -> str | None:
+    if not address.strip():
+        return NO_ADDRESS_ERROR
+    if not _address_valid(address):
+        return (
+            f"The order's email address “{address}” is not valid. "
+            "Open the order and resend to a corrected address."
+        )
+    return None
+
+
+def _finish(
+    email: EmailLog, *, status: str, activity: tuple[str, str] | None = None, **fields: object
+) -> bool:
+    """Move a claimed email out of SENDING, with its activity row and the order's status, in one
+    short transaction. False when the row is no longer ours (it left SENDING meanwhile)."""
+    with transaction.atomic():
+        moved = EmailLog.objects.filter(pk=email.pk, status=EmailStatus.SENDING).update(
+            status=status, **fields
+        )
+        if moved:
+            if activity is not None:
+                action, detail = activity
+                OrderActivity.objects.create(
+                    order_id=email.order_id, actor=ACTOR, action=action, detail=detail
+                )
+            # Fresh from the database: the copy loaded at claim time may hold an old status.
+            order_delivery_status_refresh(order=Order.objects.get(pk=email.order_id))
+    return bool(moved)
+
+
+def _fail(email: EmailLog, error: str) -> None:
+    label = EmailKind(email.kind).label
+    _finish(
+        email,
+        status=EmailStatus.FAILED,
+        last_error=error,
+        next_attempt_at=None,
+        activity=("email_failed", f"{label} email to {email.to or '(no address)'} failed: {error}"),
+    )
+
+
+def _retry_or_fail(email: EmailLog, error: str, *, now: dt.datetime) -> None:
+    from imprint.emails.tasks import email_send_task
+
+    if email.attempts >= settings.JOB_MAX_ATTEMPTS:
+        _fail(email, f"Gave up after {email.attempts} attempts. Last error: {error}")
+        return
+    run_after = now + dt.timedelta(seconds=backoff_seconds(email.attempts))
+    # The status change and the next job commit together: a row back in QUEUED always has a
+    # job that will pick it up, and a rolled-back change never leaves a stray one.
+    with transaction.atomic():
+        if _finish(email, status=EmailStatus.QUEUED, last_error=error, next_attempt_at=run_after):
+            email_send_task.using(run_after=run_after).enqueue(email_id=email.pk)
+
+
+def _sending_follow_up(email_id: int) -> None:
+    """When another worker holds the email, look again once its lease runs out.
+
+    The reaper re-runs a killed worker's job as soon as the job's own lease has passed, and the
+    job row starts a moment before the email is claimed: that re-run can find the email still
+    inside its lease and end. Without this follow-up the email would stay SENDING for good;
+    with it, a live worker's email is found sent and the job does nothing.
+    """
+    from imprint.emails.tasks import email_send_task
+
+    claimed_at = (
+        EmailLog.objects.filter(pk=email_id, status=EmailStatus.SENDING)
+        .values_list("claimed_at", flat=True)
+        .first()
+    )
+    if claimed_at is not None:
+        run_after = claimed_at + dt.timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+        email_send_task.using(run_after=run_after).enqueue(email_id=email_id)
+
+
+def email_send(*, email_id: int) -> None:
+    """Send one email of the log: the job body. Safe to run twice and from concurrent workers:
+    the claim is a conditional update, and only a row QUEUED (or SENDING past its lease, from a
+    worker that died) can be claimed. SMTP trouble never raises: the row carries the state."""
+    now = timezone.now()
+    lease_expired = now - dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    claimed = (
+        EmailLog.objects.filter(pk=email_id)
+        .filter(
+            Q(status=EmailStatus.QUEUED)
+            | Q(status=EmailStatus.SENDING, claimed_at__lt=lease_expired)
+        )
+        .update(
+            status=EmailStatus.SENDING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            next_attempt_at=None,
+        )
+    )
+    if not claimed:
+        _sending_follow_up(email_id)
+        return  # sent, failed, cancelled, or another worker is sending it right now
+    email = EmailLog.objects.select_related("order__shop").get(pk=email_id)
+
+    if email.attempts > settings.JOB_MAX_ATTEMPTS:
+        # Only workers killed mid-send get here (every failure they could report is counted
+        # below): stop a message that kills its worker from looping forever.
+        _fail(
+            email,
+            f"Gave up after {email.attempts - 1} attempts: the sending worker stopped each time.",
+        )
+        return
+
+    grants = list(
+        DownloadGrant.objects.filter(order=email.order, restriction=Restriction.NONE).order_by(
+            "line_item_id", "id"
+        )
+    )
+    if not grants:
+        reason = (
+            "Not sent: every download link of this order was restricted (refund, cancellation or "
+            "the store) before the email went out."
+        )
+        _finish(
+            email,
+            status=EmailStatus.CANCELLED,
+            last_error=reason,
+            activity=(
+                "email_cancelled",
+                f"{EmailKind(email.kind).label} email to {email.to} not sent: every link is restricted.",
+            ),
+        )
+        return
+
+    problem = _address_problem(email.to)
+    if problem is not None:
+        _fail(email, problem)
+        return
+
+    try:
+        rendered = delivery_email_render(order=email.order, grants=grants)
+        message = _message_build(email, rendered)
+        if message.send() != 1:
+            raise smtplib.SMTPException("the mail backend did not accept the message")
+    except Exception as exc:
+        failure = _classify(exc, to=email.to)
+        error = _sanitize(failure.message)
+        logger.warning(
+            "email %s to order %s failed (attempt %s): %s",
+            email.pk,
+            email.order_id,
+            email.attempts,
+            error,
+        )
+        if failure.permanent:
+            _fail(email, error)
+        else:
+            _retry_or_fail(email, error, now=timezone.now())
+        if not isinstance(exc, OSError):
+            raise  # a code or template error: recorded on the row, and the worker logs the traceback
+        return
+
+    # Its own short transaction, right after the server said yes: a crash before this line can
+    # repeat this one email (accepted by ARCHITECTURE); nothing later can.
+    _finish(
+        email,
+        status=EmailStatus.SENT,
+        sent_at=timezone.now(),
+        subject=rendered.subject[:500],
+        message_id=str(message.extra_headers["Message-ID"])[:255],
+        last_error="",
+        activity=("email_sent", f"{EmailKind(email.kind).label} email sent to {email.to}."),
+    )
+    logger.info("email %s sent to order %s", email.pk, email.order_id)

@@ -28,7 +28,9 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] = os.enviro
         return True
     if raw in _FALSE:
         return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean: use one of true/false, yes/no, on/off, 1/0")
+    raise ConfigError(
+        f"{name}={raw!r} is not a boolean: use one of true/false, yes/no, on/off, 1/0"
+    )
 
 
 def env_int(
@@ -72,7 +74,9 @@ def env_list(name: str, *, environ: Mapping[str, str] = os.environ) -> list[str]
     return [item.strip() for item in environ.get(name, "").split(",") if item.strip()]
 
 
-def env_url(name: str, default: str, *, schemes: set[str], environ: Mapping[str, str] = os.environ) -> str:
+def env_url(
+    name: str, default: str, *, schemes: set[str], environ: Mapping[str, str] = os.environ
+) -> str:
     value = env_str(name, default, environ=environ)
     parts = urlsplit(value)
     if parts.scheme not in schemes:

@@ -21,7 +21,9 @@ def database_config(url: str, *, data_dir: Path) -> dict[str, Any]:
         url = f"sqlite:///{data_dir / 'imprint.sqlite3'}"
     scheme = urlsplit(url).scheme
     if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
-        raise ConfigError(f"IMPRINT_DATABASE_URL must be sqlite:///PATH or postgres://..., not {scheme!r}")
+        raise ConfigError(
+            f"IMPRINT_DATABASE_URL must be sqlite:///PATH or postgres://..., not {scheme!r}"
+        )
     config: dict[str, Any] = environ.Env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {

@@ -108,6 +108,9 @@ class OrderActivity(models.Model):
     class Meta:
         indexes = [models.Index(fields=["order", "-at"])]
 
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"
+
 
 class Refund(models.Model):
     """A Shopify refund already counted into its order's line items, so it is counted once
@@ -121,3 +124,6 @@ class Refund(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "shopify_id"], name="refund_unique_per_order"),
         ]
+
+    def __str__(self) -> str:
+        return f"refund {self.shopify_id}"

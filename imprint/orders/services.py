@@ -29,7 +29,11 @@ class IngestResult:
 
 
 def _order_fields(data: OrderData) -> dict[str, object]:
-    status = data.financial_status if data.financial_status in FinancialStatus.values else FinancialStatus.PENDING
+    status = (
+        data.financial_status
+        if data.financial_status in FinancialStatus.values
+        else FinancialStatus.PENDING
+    )
     return {
         "name": data.name[:64],
         "email": data.email[:254],
@@ -45,12 +49,18 @@ def _order_fields(data: OrderData) -> dict[str, object]:
 
 def _order_lock_or_create(shop: Shop, data: OrderData) -> tuple[Order, bool]:
     """The order row, locked for this transaction; created from `data` when new."""
-    existing = Order.objects.select_for_update().filter(shop=shop, shopify_id=data.shopify_id).first()
+    existing = (
+        Order.objects.select_for_update().filter(shop=shop, shopify_id=data.shopify_id).first()
+    )
     if existing is not None:
         return existing, False
     try:
-        with transaction.atomic():  # a savepoint: losing the insert race must not end our transaction
-            return Order.objects.create(shop=shop, shopify_id=data.shopify_id, **_order_fields(data)), True
+        with (
+            transaction.atomic()
+        ):  # a savepoint: losing the insert race must not end our transaction
+            return Order.objects.create(
+                shop=shop, shopify_id=data.shopify_id, **_order_fields(data)
+            ), True
     except IntegrityError:
         # Another worker inserted it first; its transaction has committed, so the row is there.
         return Order.objects.select_for_update().get(shop=shop, shopify_id=data.shopify_id), False
@@ -126,15 +136,27 @@ def order_ingest(*, shop: Shop, data: OrderData, source: str) -> IngestResult:
             delivered = True
         _restrictions_apply(order)
         if created:
-            OrderActivity.objects.create(order=order, actor="Shopify", action="received", detail=f"Order received ({source}).")
+            OrderActivity.objects.create(
+                order=order,
+                actor="Shopify",
+                action="received",
+                detail=f"Order received ({source}).",
+            )
         if delivered:
             OrderActivity.objects.create(
-                order=order, actor="Imprint", action="delivered", detail="Download links created and the delivery email queued."
+                order=order,
+                actor="Imprint",
+                action="delivered",
+                detail="Download links created and the delivery email queued.",
             )
         order_delivery_status_refresh(order=order)
     logger.info(
         "order ingested shop=%s order=%s created=%s stale=%s delivered=%s",
-        shop.domain, data.shopify_id, created, stale, delivered,
+        shop.domain,
+        data.shopify_id,
+        created,
+        stale,
+        delivered,
     )
     return IngestResult(order_id=order.pk, created=created, stale=stale, delivered=delivered)
 
@@ -143,12 +165,17 @@ def refund_apply(*, shop: Shop, data: RefundData) -> bool:
     """Restrict the refunded lines of a known order. False when the order is unknown: its
     refunds then arrive inside the order's own payload when it is ingested."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(shop=shop, shopify_id=data.order_id).first()
+        order = (
+            Order.objects.select_for_update().filter(shop=shop, shopify_id=data.order_id).first()
+        )
         if order is None:
             return False
         if _refunds_record(order, (data,)):
             OrderActivity.objects.create(
-                order=order, actor="Shopify", action="refund", detail="Refund received: refunded files restricted."
+                order=order,
+                actor="Shopify",
+                action="refund",
+                detail="Refund received: refunded files restricted.",
             )
         _restrictions_apply(order)
         order_delivery_status_refresh(order=order)

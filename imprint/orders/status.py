@@ -16,7 +16,9 @@ def order_delivery_status(order: Order) -> str:
     # Any email with the links that went out (the delivery, or a resend after a failure) means
     # the customer has them; otherwise the newest attempt tells whether it failed.
     statuses = list(
-        EmailLog.objects.filter(order=order).order_by("-created_at", "-id").values_list("status", flat=True)
+        EmailLog.objects.filter(order=order)
+        .order_by("-created_at", "-id")
+        .values_list("status", flat=True)
     )
     if EmailStatus.SENT in statuses:
         return DeliveryStatus.PROCESSED

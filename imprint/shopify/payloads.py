@@ -44,7 +44,9 @@ def _datetime(value: Any, field: str, *, required: bool = True) -> dt.datetime |
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None or parsed.tzinfo is None:
-        raise PayloadError(f"{field} must be an ISO 8601 date-time with a UTC offset, got {value!r}")
+        raise PayloadError(
+            f"{field} must be an ISO 8601 date-time with a UTC offset, got {value!r}"
+        )
     return parsed
 
 
@@ -72,10 +74,14 @@ def _quantity(value: Any, field: str) -> int:
 
 def _refund_lines(payload: Mapping[str, Any], field: str) -> tuple[tuple[int, int], ...]:
     lines = []
-    for index, item in enumerate(_list(payload.get("refund_line_items"), f"{field}.refund_line_items")):
+    for index, item in enumerate(
+        _list(payload.get("refund_line_items"), f"{field}.refund_line_items")
+    ):
         item = _mapping(item, f"{field}.refund_line_items[{index}]")
         line_id = _int(item.get("line_item_id"), f"{field}.refund_line_items[{index}].line_item_id")
-        quantity = _quantity(item.get("quantity", 0), f"{field}.refund_line_items[{index}].quantity")
+        quantity = _quantity(
+            item.get("quantity", 0), f"{field}.refund_line_items[{index}].quantity"
+        )
         lines.append((int(line_id or 0), quantity))
     return tuple(lines)
 
@@ -107,11 +113,17 @@ def order_from_payload(payload: Any) -> OrderData:
             LineItemData(
                 shopify_id=int(_int(item.get("id"), f"line_items[{index}].id") or 0),
                 # Custom line items and deleted products have no product or variant.
-                product_id=_int(item.get("product_id"), f"line_items[{index}].product_id", required=False),
-                variant_id=_int(item.get("variant_id"), f"line_items[{index}].variant_id", required=False),
+                product_id=_int(
+                    item.get("product_id"), f"line_items[{index}].product_id", required=False
+                ),
+                variant_id=_int(
+                    item.get("variant_id"), f"line_items[{index}].variant_id", required=False
+                ),
                 title=_str(item.get("title"), f"line_items[{index}].title") or "Item",
                 variant_title=_str(item.get("variant_title"), f"line_items[{index}].variant_title"),
-                quantity=max(_quantity(item.get("quantity", 1), f"line_items[{index}].quantity"), 1),
+                quantity=max(
+                    _quantity(item.get("quantity", 1), f"line_items[{index}].quantity"), 1
+                ),
             )
         )
     refunds = []
@@ -125,10 +137,16 @@ def order_from_payload(payload: Any) -> OrderData:
             )
         )
 
-    email = _str(payload.get("email"), "email") or _str(payload.get("contact_email"), "contact_email")
+    email = _str(payload.get("email"), "email") or _str(
+        payload.get("contact_email"), "contact_email"
+    )
     email = email or _str(customer.get("email"), "customer.email")
-    first = _str(customer.get("first_name"), "customer.first_name") or _str(billing.get("first_name"), "billing_address.first_name")
-    last = _str(customer.get("last_name"), "customer.last_name") or _str(billing.get("last_name"), "billing_address.last_name")
+    first = _str(customer.get("first_name"), "customer.first_name") or _str(
+        billing.get("first_name"), "billing_address.first_name"
+    )
+    last = _str(customer.get("last_name"), "customer.last_name") or _str(
+        billing.get("last_name"), "billing_address.last_name"
+    )
     test = payload.get("test", False)
     if not isinstance(test, bool):
         raise PayloadError(f"test must be true or false, got {test!r}")

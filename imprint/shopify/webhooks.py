@@ -57,7 +57,9 @@ def _app_config(secret: str, previous: str) -> AppConfig:
 def webhook_verify(*, headers: dict[str, str], body: bytes) -> None:
     """Raise WebhookRejected unless `body` carries a valid signature from Shopify."""
     if not settings.SHOPIFY_API_SECRET:
-        logger.error("webhook refused: SHOPIFY_API_SECRET is not set, so no signature can be checked")
+        logger.error(
+            "webhook refused: SHOPIFY_API_SECRET is not set, so no signature can be checked"
+        )
         raise WebhookRejected(401, "Signature cannot be verified")
     if not any(name.lower() == "x-shopify-hmac-sha256" for name in headers):
         raise WebhookRejected(401, "Missing X-Shopify-Hmac-Sha256")
@@ -66,7 +68,12 @@ def webhook_verify(*, headers: dict[str, str], body: bytes) -> None:
     except UnicodeDecodeError:
         raise WebhookRejected(400, "Body is not UTF-8") from None
     config = _app_config(settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS)
-    request: RequestInput = {"method": "POST", "headers": headers, "url": "/webhooks/shopify", "body": text}
+    request: RequestInput = {
+        "method": "POST",
+        "headers": headers,
+        "url": "/webhooks/shopify",
+        "body": text,
+    }
     result = verify_webhook_req(request, config)
     if not result.ok:
         raise WebhookRejected(401, "Invalid signature")
@@ -82,11 +89,21 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
     topic = lower.get("x-shopify-topic", "")
     domain = lower.get("x-shopify-shop-domain", "").lower()
     webhook_id = lower.get("x-shopify-webhook-id", "")
-    missing = [name for name, value in (("X-Shopify-Topic", topic), ("X-Shopify-Shop-Domain", domain), ("X-Shopify-Webhook-Id", webhook_id)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("X-Shopify-Topic", topic),
+            ("X-Shopify-Shop-Domain", domain),
+            ("X-Shopify-Webhook-Id", webhook_id),
+        )
+        if not value
+    ]
     if missing:
         raise WebhookRejected(400, f"Missing header: {', '.join(missing)}")
     if not SHOP_DOMAIN.match(domain) or len(webhook_id) > 255 or len(topic) > 100:
-        raise WebhookRejected(400, "Malformed X-Shopify-Shop-Domain, X-Shopify-Topic or X-Shopify-Webhook-Id")
+        raise WebhookRejected(
+            400, "Malformed X-Shopify-Shop-Domain, X-Shopify-Topic or X-Shopify-Webhook-Id"
+        )
     try:
         payload = json.loads(body)
     except ValueError:
@@ -101,7 +118,11 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
         status, outcome = DeliveryStatus.IGNORED, f"Topic {topic} is not handled"
     else:
         status, outcome = DeliveryStatus.RECEIVED, ""
-    triggered = parse_datetime(lower.get("x-shopify-triggered-at", "")) if lower.get("x-shopify-triggered-at") else None
+    triggered = (
+        parse_datetime(lower.get("x-shopify-triggered-at", ""))
+        if lower.get("x-shopify-triggered-at")
+        else None
+    )
 
     from imprint.shopify.tasks import webhook_process_task
 
@@ -144,13 +165,16 @@ def webhook_process(*, delivery_id: int, attempt: int = 1) -> str:
     except (OperationalError, InterfaceError) as error:
         if attempt >= settings.JOB_MAX_ATTEMPTS:
             WebhookDelivery.objects.filter(pk=delivery_id).update(
-                status=DeliveryStatus.FAILED, outcome=f"Gave up after {attempt} attempts: {error}"[:2000]
+                status=DeliveryStatus.FAILED,
+                outcome=f"Gave up after {attempt} attempts: {error}"[:2000],
             )
             return "failed"
         from imprint.shopify.tasks import webhook_process_task
 
         delay = dt.timedelta(seconds=backoff_seconds(attempt))
-        logger.warning("webhook %s: attempt %s failed (%s), retrying in %s", delivery_id, attempt, error, delay)
+        logger.warning(
+            "webhook %s: attempt %s failed (%s), retrying in %s", delivery_id, attempt, error, delay
+        )
         webhook_process_task.using(run_after=timezone.now() + delay).enqueue(
             delivery_id=delivery_id, attempt=attempt + 1
         )
@@ -166,7 +190,9 @@ def _webhook_apply(delivery_id: int) -> str:
     try:
         payload = json.loads(delivery.body)
         if topic in ORDER_TOPICS:
-            result = order_ingest(shop=shop, data=order_from_payload(payload), source=f"webhook {topic}")
+            result = order_ingest(
+                shop=shop, data=order_from_payload(payload), source=f"webhook {topic}"
+            )
             if result.stale:
                 outcome = "Older than what Imprint has: order fields kept"
             elif result.delivered:
@@ -175,14 +201,20 @@ def _webhook_apply(delivery_id: int) -> str:
                 outcome = "Recorded"
         elif topic == "refunds/create":
             known = refund_apply(shop=shop, data=refund_from_payload(payload))
-            outcome = "Refund applied" if known else "Order not known yet: its refunds arrive with it"
+            outcome = (
+                "Refund applied" if known else "Order not known yet: its refunds arrive with it"
+            )
         elif topic == "app/uninstalled":
-            Shop.objects.filter(pk=shop.pk, uninstalled_at__isnull=True).update(uninstalled_at=timezone.now())
+            Shop.objects.filter(pk=shop.pk, uninstalled_at__isnull=True).update(
+                uninstalled_at=timezone.now()
+            )
             outcome = "Shop marked uninstalled"
         else:
             outcome = f"Topic {topic} is not handled"
     except PayloadError as error:
-        logger.warning("webhook %s (%s) has an unusable payload: %s", delivery.webhook_id, topic, error)
+        logger.warning(
+            "webhook %s (%s) has an unusable payload: %s", delivery.webhook_id, topic, error
+        )
         _finish(delivery, DeliveryStatus.FAILED, f"Unusable payload: {error}")
         return "failed"
     _finish(delivery, DeliveryStatus.PROCESSED, outcome)

@@ -29,9 +29,14 @@ def order_data(**changes):  # type: ignore[no-untyped-def]
     return order_from_payload(paid_order(**changes))
 
 
-def attach(shop: Shop, product_id: int = PRODUCT, variant_id: int | None = None, name: str = "guide.pdf"):  # type: ignore[no-untyped-def]
+def attach(
+    shop: Shop, product_id: int = PRODUCT, variant_id: int | None = None, name: str = "guide.pdf"
+):  # type: ignore[no-untyped-def]
     return AttachmentFactory(
-        shop=shop, file=DigitalFileFactory(shop=shop, name=name), product_id=product_id, variant_id=variant_id
+        shop=shop,
+        file=DigitalFileFactory(shop=shop, name=name),
+        product_id=product_id,
+        variant_id=variant_id,
     )
 
 
@@ -69,7 +74,11 @@ def test_order_without_digital_items_is_recorded_and_sends_nothing(shop_a) -> No
     result = order_ingest(shop=shop_a, data=order_data(), source="test")
 
     order = Order.objects.get()
-    assert (result.delivered, order.has_digital_items, order.delivery_status) == (False, False, "no_digital")
+    assert (result.delivered, order.has_digital_items, order.delivery_status) == (
+        False,
+        False,
+        "no_digital",
+    )
     assert DownloadGrant.objects.count() == 0
     assert EmailLog.objects.count() == 0
     assert DBTaskResult.objects.count() == 0
@@ -149,7 +158,9 @@ def test_create_paid_updated_in_any_order_send_one_email(shop_a, sequence) -> No
     payloads = {
         "create": order_data(financial_status="pending", created_at=T0, updated_at=T0),
         "paid": order_data(financial_status="paid", created_at=T0, updated_at=T1),
-        "updated": order_data(financial_status="paid", created_at=T0, updated_at=T2, email="new@example.com"),
+        "updated": order_data(
+            financial_status="paid", created_at=T0, updated_at=T2, email="new@example.com"
+        ),
     }
 
     for name in sequence:
@@ -165,9 +176,13 @@ def test_create_paid_updated_in_any_order_send_one_email(shop_a, sequence) -> No
 @pytest.mark.django_db
 def test_stale_delivery_never_moves_an_order_backwards(shop_a) -> None:
     attach(shop_a)
-    order_ingest(shop=shop_a, data=order_data(financial_status="refunded", updated_at=T2), source="newer")
+    order_ingest(
+        shop=shop_a, data=order_data(financial_status="refunded", updated_at=T2), source="newer"
+    )
 
-    result = order_ingest(shop=shop_a, data=order_data(financial_status="paid", updated_at=T1), source="older")
+    result = order_ingest(
+        shop=shop_a, data=order_data(financial_status="paid", updated_at=T1), source="older"
+    )
 
     order = Order.objects.get()
     assert result.stale is True
@@ -180,18 +195,28 @@ def test_stale_delivery_never_moves_an_order_backwards(shop_a) -> None:
 def test_unpaid_order_is_recorded_then_delivered_when_paid(shop_a) -> None:
     attach(shop_a)
 
-    first = order_ingest(shop=shop_a, data=order_data(financial_status="pending", updated_at=T0), source="create")
-    assert (first.delivered, EmailLog.objects.count(), DownloadGrant.objects.count()) == (False, 0, 0)
+    first = order_ingest(
+        shop=shop_a, data=order_data(financial_status="pending", updated_at=T0), source="create"
+    )
+    assert (first.delivered, EmailLog.objects.count(), DownloadGrant.objects.count()) == (
+        False,
+        0,
+        0,
+    )
     assert Order.objects.get().delivery_status == "pending"
 
-    second = order_ingest(shop=shop_a, data=order_data(financial_status="paid", updated_at=T1), source="paid")
+    second = order_ingest(
+        shop=shop_a, data=order_data(financial_status="paid", updated_at=T1), source="paid"
+    )
 
     assert (second.created, second.delivered) == (False, True)
     assert EmailLog.objects.count() == 1
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("status", ["authorized", "partially_paid", "voided", "expired", "something-new"])
+@pytest.mark.parametrize(
+    "status", ["authorized", "partially_paid", "voided", "expired", "something-new"]
+)
 def test_orders_without_confirmed_payment_are_not_delivered(shop_a, status) -> None:
     attach(shop_a)
 
@@ -217,7 +242,9 @@ def test_full_refund_status_restricts_every_link(shop_a) -> None:
     attach(shop_a)
     order_ingest(shop=shop_a, data=order_data(updated_at=T0), source="paid")
 
-    order_ingest(shop=shop_a, data=order_data(updated_at=T1, financial_status="refunded"), source="updated")
+    order_ingest(
+        shop=shop_a, data=order_data(updated_at=T1, financial_status="refunded"), source="updated"
+    )
 
     assert set(DownloadGrant.objects.values_list("restriction", flat=True)) == {"refunded"}
 
@@ -226,12 +253,20 @@ def test_full_refund_status_restricts_every_link(shop_a) -> None:
 def test_partial_refund_restricts_only_the_refunded_line(shop_a) -> None:
     attach(shop_a)
     order_ingest(shop=shop_a, data=order_data(), source="paid")
-    refund = {"id": 5, "order_id": 820982911946154508, "refund_line_items": [{"line_item_id": 976318377106520349, "quantity": 1}]}
+    refund = {
+        "id": 5,
+        "order_id": 820982911946154508,
+        "refund_line_items": [{"line_item_id": 976318377106520349, "quantity": 1}],
+    }
 
     assert refund_apply(shop=shop_a, data=refund_from_payload(refund)) is True
 
     restrictions = dict(DownloadGrant.objects.values_list("line_item__shopify_id", "restriction"))
-    assert restrictions == {487817672276298554: "", 976318377106520349: "refunded", 315789986012684393: ""}
+    assert restrictions == {
+        487817672276298554: "",
+        976318377106520349: "refunded",
+        315789986012684393: "",
+    }
     assert Order.objects.get().delivery_status == "pending"
     assert OrderActivity.objects.filter(action="refund").count() == 1
 
@@ -241,7 +276,11 @@ def test_partly_refunded_quantity_keeps_the_files(shop_a) -> None:
     attach(shop_a, product_id=111)
     lines = [{"id": 1, "product_id": 111, "title": "Licence", "quantity": 3}]
     order_ingest(shop=shop_a, data=order_data(line_items=lines), source="paid")
-    refund = {"id": 5, "order_id": 820982911946154508, "refund_line_items": [{"line_item_id": 1, "quantity": 1}]}
+    refund = {
+        "id": 5,
+        "order_id": 820982911946154508,
+        "refund_line_items": [{"line_item_id": 1, "quantity": 1}],
+    }
 
     refund_apply(shop=shop_a, data=refund_from_payload(refund))
 
@@ -254,11 +293,19 @@ def test_a_refund_is_counted_once_from_its_webhook_and_the_order_payload(shop_a)
     attach(shop_a, product_id=111)
     lines = [{"id": 1, "product_id": 111, "title": "Licence", "quantity": 2}]
     order_ingest(shop=shop_a, data=order_data(line_items=lines, updated_at=T0), source="paid")
-    refund = {"id": 5, "order_id": 820982911946154508, "refund_line_items": [{"line_item_id": 1, "quantity": 1}]}
+    refund = {
+        "id": 5,
+        "order_id": 820982911946154508,
+        "refund_line_items": [{"line_item_id": 1, "quantity": 1}],
+    }
 
     refund_apply(shop=shop_a, data=refund_from_payload(refund))
     refund_apply(shop=shop_a, data=refund_from_payload(refund))
-    order_ingest(shop=shop_a, data=order_data(line_items=lines, refunds=[refund], updated_at=T1), source="updated")
+    order_ingest(
+        shop=shop_a,
+        data=order_data(line_items=lines, refunds=[refund], updated_at=T1),
+        source="updated",
+    )
 
     assert LineItem.objects.get().refunded_quantity == 1
     assert DownloadGrant.objects.get().restriction == ""
@@ -273,7 +320,11 @@ def test_refund_of_an_unknown_order_changes_nothing_until_the_order_arrives(shop
     assert Order.objects.count() == 0
 
     refund["refund_line_items"] = refund["refund_line_items"][:1]
-    order_ingest(shop=shop_a, data=order_data(refunds=[refund], financial_status="partially_refunded"), source="sync")
+    order_ingest(
+        shop=shop_a,
+        data=order_data(refunds=[refund], financial_status="partially_refunded"),
+        source="sync",
+    )
 
     # The refunded line never gets a link; the others do.
     assert sorted(DownloadGrant.objects.values_list("line_item__shopify_id", flat=True)) == [
@@ -296,7 +347,9 @@ def test_orders_of_two_shops_with_the_same_id_stay_apart(shop_a, shop_b) -> None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failure_in_the_middle_of_ingest_leaves_no_half_written_order(shop_a, monkeypatch) -> None:
+def test_a_failure_in_the_middle_of_ingest_leaves_no_half_written_order(
+    shop_a, monkeypatch
+) -> None:
     attach(shop_a)
 
     def broken(**kwargs):  # type: ignore[no-untyped-def]

@@ -64,7 +64,9 @@ def post_webhook(
         body = json.dumps(payload).encode()
     sent = webhook_headers(topic=topic, shop=shop, body=body, webhook_id=webhook_id, secret=secret)
     sent.update(headers or {})
-    return client.post("/webhooks/shopify", data=body, content_type="application/json", headers=sent)
+    return client.post(
+        "/webhooks/shopify", data=body, content_type="application/json", headers=sent
+    )
 
 
 def run_queued(task_name: str | None = None) -> int:

@@ -40,11 +40,15 @@ def test_published_signature_vectors_verify() -> None:
             {"client_id": "x", "client_secret": vector["secret"]},
         )
         assert result.ok is True
-        assert sign(vector["raw_body"].encode(), vector["secret"]) == vector["x_shopify_hmac_sha256"]
+        assert (
+            sign(vector["raw_body"].encode(), vector["secret"]) == vector["x_shopify_hmac_sha256"]
+        )
 
 
 def test_signed_orders_paid_is_recorded_and_queued(client, shop_a) -> None:
-    response = post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order(), webhook_id="w-1")
+    response = post_webhook(
+        client, topic="orders/paid", shop=SHOP, payload=paid_order(), webhook_id="w-1"
+    )
 
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
@@ -81,7 +85,9 @@ def test_processing_a_paid_order_delivers_it(client, shop_a) -> None:
 def test_same_webhook_three_times_sends_one_email(client, shop_a) -> None:
     _attach_sample_product(shop_a)
     for _ in range(3):
-        response = post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order(), webhook_id="same")
+        response = post_webhook(
+            client, topic="orders/paid", shop=SHOP, payload=paid_order(), webhook_id="same"
+        )
         assert response.status_code == 200
 
     run_queued("webhook_process_task")
@@ -102,7 +108,9 @@ def test_previous_secret_is_accepted_during_rotation(client, shop_a, settings) -
 
 @pytest.mark.parametrize("secret", ["wrong-secret", ""])
 def test_bad_signature_is_refused_and_changes_nothing(client, shop_a, secret) -> None:
-    response = post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order(), secret=secret)
+    response = post_webhook(
+        client, topic="orders/paid", shop=SHOP, payload=paid_order(), secret=secret
+    )
 
     assert response.status_code == 401
     _nothing_recorded()
@@ -114,7 +122,11 @@ def test_missing_signature_is_refused(client, shop_a) -> None:
         "/webhooks/shopify",
         data=body,
         content_type="application/json",
-        headers={"X-Shopify-Topic": "orders/paid", "X-Shopify-Shop-Domain": SHOP, "X-Shopify-Webhook-Id": "x"},
+        headers={
+            "X-Shopify-Topic": "orders/paid",
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": "x",
+        },
     )
 
     assert response.status_code == 401
@@ -125,7 +137,11 @@ def test_signature_over_another_body_is_refused(client, shop_a) -> None:
     body = json.dumps(paid_order()).encode()
     tampered = body.replace(b'"paid"', b'"refunded"')
     response = post_webhook(
-        client, topic="orders/paid", shop=SHOP, body=tampered, headers={"X-Shopify-Hmac-Sha256": sign(body)}
+        client,
+        topic="orders/paid",
+        shop=SHOP,
+        body=tampered,
+        headers={"X-Shopify-Hmac-Sha256": sign(body)},
     )
 
     assert response.status_code == 401
@@ -141,9 +157,13 @@ def test_no_secret_configured_refuses_everything(client, shop_a, settings) -> No
     _nothing_recorded()
 
 
-@pytest.mark.parametrize("header", ["X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id"])
+@pytest.mark.parametrize(
+    "header", ["X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id"]
+)
 def test_missing_header_is_a_bad_request(client, shop_a, header) -> None:
-    response = post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order(), headers={header: ""})
+    response = post_webhook(
+        client, topic="orders/paid", shop=SHOP, payload=paid_order(), headers={header: ""}
+    )
 
     assert response.status_code == 400
     assert header in response.content.decode()
@@ -151,7 +171,9 @@ def test_missing_header_is_a_bad_request(client, shop_a, header) -> None:
 
 
 def test_malformed_shop_domain_is_a_bad_request(client, shop_a) -> None:
-    response = post_webhook(client, topic="orders/paid", shop="evil.example.com", payload=paid_order())
+    response = post_webhook(
+        client, topic="orders/paid", shop="evil.example.com", payload=paid_order()
+    )
 
     assert response.status_code == 400
     _nothing_recorded()
@@ -159,7 +181,16 @@ def test_malformed_shop_domain_is_a_bad_request(client, shop_a) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"not json", b"{", b"[1, 2]", b'"a string"', b"null", b"\xff\xfe\x00garbage", b'{"id": NaN'],
+    [
+        b"",
+        b"not json",
+        b"{",
+        b"[1, 2]",
+        b'"a string"',
+        b"null",
+        b"\xff\xfe\x00garbage",
+        b'{"id": NaN',
+    ],
 )
 def test_garbage_body_is_a_bad_request(client, shop_a, body) -> None:
     response = post_webhook(client, topic="orders/paid", shop=SHOP, body=body)
@@ -188,11 +219,17 @@ def test_other_methods_get_405(client, shop_a, method) -> None:
 
 
 def test_unknown_shop_is_recorded_and_ignored(client, shop_a) -> None:
-    response = post_webhook(client, topic="orders/paid", shop="stranger.myshopify.com", payload=paid_order())
+    response = post_webhook(
+        client, topic="orders/paid", shop="stranger.myshopify.com", payload=paid_order()
+    )
 
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.status, delivery.outcome, delivery.shop_id) == (DeliveryStatus.IGNORED, "Unknown shop", None)
+    assert (delivery.status, delivery.outcome, delivery.shop_id) == (
+        DeliveryStatus.IGNORED,
+        "Unknown shop",
+        None,
+    )
     assert DBTaskResult.objects.count() == 0
     assert Order.objects.count() == 0
 
@@ -202,7 +239,10 @@ def test_unknown_topic_is_recorded_and_ignored(client, shop_a) -> None:
 
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.status, delivery.outcome) == (DeliveryStatus.IGNORED, "Topic products/update is not handled")
+    assert (delivery.status, delivery.outcome) == (
+        DeliveryStatus.IGNORED,
+        "Topic products/update is not handled",
+    )
     assert DBTaskResult.objects.count() == 0
 
 
@@ -250,9 +290,15 @@ def test_refunds_create_sample_restricts_the_refunded_lines(client, shop_a) -> N
 
     run_queued("webhook_process_task")
 
-    restrictions = dict(Order.objects.get().grants.values_list("line_item__shopify_id", "restriction"))
+    restrictions = dict(
+        Order.objects.get().grants.values_list("line_item__shopify_id", "restriction")
+    )
     # The published refund refunds every line of the published order.
-    assert restrictions == {487817672276298554: "refunded", 976318377106520349: "refunded", 315789986012684393: "refunded"}
+    assert restrictions == {
+        487817672276298554: "refunded",
+        976318377106520349: "refunded",
+        315789986012684393: "refunded",
+    }
     assert Order.objects.get().delivery_status == "restricted"
 
 
@@ -277,14 +323,22 @@ def test_published_samples_of_every_handled_topic_are_accepted(client, shop_a) -
 
     run_queued("webhook_process_task")
 
-    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PROCESSED}
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
+        DeliveryStatus.PROCESSED
+    }
     order = Order.objects.get()
     # The canned sample is voided and cancelled: recorded, never delivered.
-    assert (order.financial_status, order.cancelled_at is not None, order.test) == ("voided", True, True)
+    assert (order.financial_status, order.cancelled_at is not None, order.test) == (
+        "voided",
+        True,
+        True,
+    )
     assert EmailLog.objects.count() == 0
 
 
-def test_a_briefly_unavailable_database_is_retried_later(client, shop_a, monkeypatch, settings) -> None:
+def test_a_briefly_unavailable_database_is_retried_later(
+    client, shop_a, monkeypatch, settings
+) -> None:
     from django.db import OperationalError
 
     from imprint.shopify import webhooks
@@ -293,7 +347,11 @@ def test_a_briefly_unavailable_database_is_retried_later(client, shop_a, monkeyp
     _attach_sample_product(shop_a)
     post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order())
     real_ingest = webhooks.order_ingest
-    monkeypatch.setattr(webhooks, "order_ingest", lambda **kw: (_ for _ in ()).throw(OperationalError("database is locked")))
+    monkeypatch.setattr(
+        webhooks,
+        "order_ingest",
+        lambda **kw: (_ for _ in ()).throw(OperationalError("database is locked")),
+    )
 
     run_queued("webhook_process_task")
 

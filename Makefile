@@ -1,0 +1,40 @@
+# Imprint's commands. On a clean clone `make run` and `make test` set up .venv themselves.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install when pyproject.toml changes (new dependency, new console script).
+INSTALLED := $(VENV)/.installed
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/imprint
+# The suite is parallel-safe: each xdist worker gets its own test database, storage and ports.
+PYTEST := $(BIN)/pytest -p no:cacheprovider -n auto
+# What `check --deploy` must find clean: a public HTTPS deployment with a real key.
+PRODUCTION_ENV := IMPRINT_PUBLIC_URL=https://imprint.example.com IMPRINT_DEBUG=false \
+	IMPRINT_SECRET_KEY=lint-only-3f9c1e7a5b2d4f608e1a9c3b7d5f2e4a6c8b0d1f3e5a7c9b2d4f6a
+
+.PHONY: run test test-postgres lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(INSTALLED)
+	$(BIN)/imprint serve $(ARGS)
+
+test: $(INSTALLED)
+	$(PYTEST) $(ARGS)
+
+test-postgres: $(INSTALLED)
+	IMPRINT_DATABASE_URL=$(POSTGRES_URL) $(PYTEST) $(ARGS)
+
+# The Django checks run in a throwaway data directory so that linting leaves no state behind.
+lint: $(INSTALLED)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy imprint
+	data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && \
+	IMPRINT_DATA_DIR=$$data $(BIN)/python manage.py makemigrations --check --dry-run && \
+	IMPRINT_DATA_DIR=$$data $(PRODUCTION_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -1,0 +1,187 @@
+"""Webhook intake under sustained load, against `imprint serve`, beside the same server's /healthz.
+
+Starts Imprint in a fresh data directory (SQLite by default, PostgreSQL with --postgres), adds a
+store, then sends signed `orders/paid` webhooks (each with its own X-Shopify-Webhook-Id, so every
+one is recorded and queued) from N client processes with keep-alive connections for a fixed time,
+and does the same with GET /healthz. Prints requests per second, p50 and p99 latency of each, and
+the ratio of intake to /healthz throughput, measured in the same run on the same machine.
+
+    .venv/bin/python bench/webhook_intake.py [--seconds 10] [--clients 8] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"
+SHOP = "bench.myshopify.com"
+SAMPLE = ROOT / "tests" / "fixtures" / "shopify" / "orders_paid.json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def imprint(env: dict[str, str], *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "imprint.cli", *args],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def wait_ready(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("Imprint did not start")
+
+
+def order_body(index: int) -> bytes:
+    order = json.loads(SAMPLE.read_text())
+    order.update(financial_status="paid", cancelled_at=None, test=False, id=5_000_000_000 + index)
+    return json.dumps(order).encode()
+
+
+def client(args: tuple[int, str, float, int]) -> list[float]:
+    port, kind, seconds, seed = args
+    body = order_body(seed)
+    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        if kind == "webhook":
+            headers = {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": "orders/paid",
+                "X-Shopify-Hmac-Sha256": signature,
+                "X-Shopify-Shop-Domain": SHOP,
+                "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+                "X-Shopify-API-Version": "2026-10",
+            }
+            conn.request("POST", "/webhooks/shopify", body=body, headers=headers)
+        else:
+            conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{kind}: HTTP {response.status}")
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def measure(port: int, kind: str, clients: int, seconds: float) -> dict[str, float]:
+    with multiprocessing.Pool(clients) as pool:
+        results = pool.map(client, [(port, kind, seconds, i) for i in range(clients)])
+    latencies = sorted(x for chunk in results for x in chunk)
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / seconds,
+        "p50_ms": quantiles[49] * 1000,
+        "p99_ms": quantiles[98] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--postgres", action="store_true", help="use PostgreSQL at 127.0.0.1:5432")
+    options = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="imprint-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "IMPRINT_DATA_DIR": str(data_dir),
+        "IMPRINT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SHOPIFY_API_SECRET": SECRET,
+        "IMPRINT_LOG_LEVEL": "WARNING",
+    }
+    if options.postgres:
+        name = f"imprint_bench_{os.getpid()}"
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {name}"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        env["IMPRINT_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+    imprint(env, "manage", "migrate", "--verbosity", "0")
+    imprint(env, "shop", "add", SHOP, "--token", "shpat_bench", "--name", "Bench")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "imprint.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_ready(port)
+        measure(port, "healthz", options.clients, 1.0)  # warm up every gunicorn worker
+        health = measure(port, "healthz", options.clients, options.seconds)
+        intake = measure(port, "webhook", options.clients, options.seconds)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        if options.postgres:
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-c",
+                    f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                ],
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
+    database = "PostgreSQL" if options.postgres else "SQLite"
+    print(
+        f"database={database} clients={options.clients} seconds={options.seconds} cores={os.cpu_count()}"
+    )
+    for label, figures in (
+        ("GET /healthz", health),
+        ("POST /webhooks/shopify (orders/paid)", intake),
+    ):
+        print(
+            f"{label:40s} {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  ({int(figures['requests'])} requests)"
+        )
+    print(f"intake / healthz throughput: {intake['rps'] / health['rps']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
