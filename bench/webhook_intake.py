@@ -118,6 +118,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--postgres", action="store_true", help="use PostgreSQL at 127.0.0.1:5432")
+    parser.add_argument(
+        "--web-only",
+        action="store_true",
+        help="run `imprint web` alone (intake without the worker processing what it queues)",
+    )
     options = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="imprint-bench-"))
@@ -140,7 +145,14 @@ def main() -> None:
     imprint(env, "manage", "migrate", "--verbosity", "0")
     imprint(env, "shop", "add", SHOP, "--token", "shpat_bench", "--name", "Bench")
     server = subprocess.Popen(
-        [sys.executable, "-m", "imprint.cli", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "imprint.cli",
+            "web" if options.web_only else "serve",
+            "--port",
+            str(port),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -88,7 +88,7 @@ WSGI_APPLICATION = "imprint.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "templates"],  # site-wide pages: 400, 403, 404, 500
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
