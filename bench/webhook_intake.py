@@ -71,15 +71,26 @@ def order_body(index: int) -> bytes:
     return json.dumps(order).encode()
 
 
-def client(args: tuple[int, str, float, int]) -> list[float]:
-    port, kind, seconds, seed = args
+def client(args: tuple[int, str, float, int, float]) -> list[float]:
+    """One client connection. With `interval` > 0 it sends on a fixed schedule (open loop) and
+    measures each latency from the scheduled time, so a stalled server is not hidden by the
+    client waiting for it; with 0 it sends as fast as answers come back (closed loop)."""
+    port, kind, seconds, seed, interval = args
     body = order_body(seed)
     signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
+    start = time.perf_counter() + interval * (seed % 1000) / 1000
+    deadline = start + seconds
+    sent = 0
     while time.perf_counter() < deadline:
         started = time.perf_counter()
+        if interval:
+            scheduled = start + sent * interval
+            if scheduled > started:
+                time.sleep(scheduled - started)
+            started = scheduled
+        sent += 1
         if kind == "webhook":
             headers = {
                 "Content-Type": "application/json",
@@ -100,9 +111,12 @@ def client(args: tuple[int, str, float, int]) -> list[float]:
     return latencies
 
 
-def measure(port: int, kind: str, clients: int, seconds: float) -> dict[str, float]:
+def measure(
+    port: int, kind: str, clients: int, seconds: float, rate: float = 0.0
+) -> dict[str, float]:
+    interval = clients / rate if rate else 0.0
     with multiprocessing.Pool(clients) as pool:
-        results = pool.map(client, [(port, kind, seconds, i) for i in range(clients)])
+        results = pool.map(client, [(port, kind, seconds, i, interval) for i in range(clients)])
     latencies = sorted(x for chunk in results for x in chunk)
     quantiles = statistics.quantiles(latencies, n=100)
     return {
@@ -117,6 +131,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=100.0,
+        help="requests per second of the steady (open-loop) run; the saturation run has no limit",
+    )
     parser.add_argument("--postgres", action="store_true", help="use PostgreSQL at 127.0.0.1:5432")
     parser.add_argument(
         "--web-only",
@@ -164,6 +184,7 @@ def main() -> None:
         measure(port, "healthz", options.clients, 1.0)  # warm up every gunicorn worker
         health = measure(port, "healthz", options.clients, options.seconds)
         intake = measure(port, "webhook", options.clients, options.seconds)
+        steady = measure(port, "webhook", options.clients, options.seconds, rate=options.rate)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -182,17 +203,21 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
             )
     database = "PostgreSQL" if options.postgres else "SQLite"
+    command = "imprint web" if options.web_only else "imprint serve"
     print(
-        f"database={database} clients={options.clients} seconds={options.seconds} cores={os.cpu_count()}"
+        f"{command}, {database}, {options.clients} clients, {options.seconds:g} s each, {os.cpu_count()} cores"
     )
-    for label, figures in (
-        ("GET /healthz", health),
-        ("POST /webhooks/shopify (orders/paid)", intake),
-    ):
+    rows = (
+        ("GET /healthz, saturated", health),
+        ("POST /webhooks/shopify, saturated", intake),
+        (f"POST /webhooks/shopify at {options.rate:g}/s", steady),
+    )
+    for label, figures in rows:
         print(
-            f"{label:40s} {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  ({int(figures['requests'])} requests)"
+            f"{label:40s} {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.1f} ms"
+            f"  p99 {figures['p99_ms']:6.1f} ms  ({int(figures['requests'])} requests)"
         )
-    print(f"intake / healthz throughput: {intake['rps'] / health['rps']:.2f}")
+    print(f"intake / healthz throughput, saturated: {intake['rps'] / health['rps']:.2f}")
 
 
 if __name__ == "__main__":

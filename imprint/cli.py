@@ -569,6 +569,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _manage(argv[1:])
         parser = _parser()
         args = parser.parse_args(argv)
+        if args.handler is _web:
+            # SQLite: checkpointing the WAL (and its fsync) in a request makes every writer wait
+            # behind it; the worker's commits keep the WAL short instead. No effect on PostgreSQL.
+            os.environ.setdefault("IMPRINT_SQLITE_CHECKPOINT", "false")
         _django_setup()
         return int(args.handler(args))
     except (

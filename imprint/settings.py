@@ -100,7 +100,14 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config(env_str("IMPRINT_DATABASE_URL", ""), data_dir=DATA_DIR)}
+DATABASES = {
+    "default": database_config(
+        env_str("IMPRINT_DATABASE_URL", ""),
+        data_dir=DATA_DIR,
+        # `imprint web` turns this off for itself: see imprint/cli.py.
+        sqlite_checkpoint=env_bool("IMPRINT_SQLITE_CHECKPOINT", True),
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {
@@ -155,6 +162,10 @@ SHOPIFY_API_SECRET = _secrets[0] if _secrets else ""
 SHOPIFY_API_SECRET_PREVIOUS = _secrets[1] if len(_secrets) > 1 else ""
 SHOPIFY_API_VERSION = env_str("SHOPIFY_API_VERSION", "2026-10")
 SHOPIFY_ADMIN_ORIGIN = env_str("IMPRINT_SHOPIFY_ADMIN_ORIGIN", "")
+# The order sync that heals lost webhooks: every installed store is synced once per interval
+# (0 turns the schedule off), looking back this many days (Shopify shows apps at most 60).
+SYNC_INTERVAL_MINUTES = env_int("IMPRINT_SYNC_INTERVAL_MINUTES", 15, minimum=0, maximum=1440)
+SYNC_LOOKBACK_DAYS = env_int("IMPRINT_SYNC_LOOKBACK_DAYS", 3, minimum=1, maximum=60)
 # Shopify's order payloads are tens of KB; a few MB leaves room for orders with hundreds of lines.
 WEBHOOK_MAX_BYTES = env_int("IMPRINT_WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 

@@ -15,7 +15,7 @@ MAILBOX_BACKEND = "imprint.emails.mailbox.MailboxBackend"
 SMTP_TIMEOUT_SECONDS = 30  # a mail server that takes longer is treated as down and retried later
 
 
-def database_config(url: str, *, data_dir: Path) -> dict[str, Any]:
+def database_config(url: str, *, data_dir: Path, sqlite_checkpoint: bool = True) -> dict[str, Any]:
     """Django DATABASES["default"] for a URL; empty means SQLite in the data directory."""
     if not url:
         url = f"sqlite:///{data_dir / 'imprint.sqlite3'}"
@@ -30,7 +30,8 @@ def database_config(url: str, *, data_dir: Path) -> dict[str, Any]:
             # WAL lets the web process read while a worker writes; IMMEDIATE takes the write
             # lock at BEGIN so two writers queue on busy_timeout instead of failing with
             # "database is locked" when a read transaction tries to upgrade.
-            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON",
+            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON"
+            + ("" if sqlite_checkpoint else ";PRAGMA wal_autocheckpoint=0"),
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
