@@ -26,6 +26,7 @@ def database_config(url: str, *, data_dir: Path, sqlite_checkpoint: bool = True)
         )
     config: dict[str, Any] = environ.Env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["ENGINE"] = "imprint.lib.sqlite"  # Django's, with a finer wait for the write lock
         config["OPTIONS"] = {
             # WAL lets the web process read while a worker writes; IMMEDIATE takes the write
             # lock at BEGIN so two writers queue on busy_timeout instead of failing with
