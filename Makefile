@@ -12,7 +12,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider -n auto
 PRODUCTION_ENV := IMPRINT_PUBLIC_URL=https://imprint.example.com IMPRINT_DEBUG=false \
 	IMPRINT_SECRET_KEY=lint-only-3f9c1e7a5b2d4f608e1a9c3b7d5f2e4a6c8b0d1f3e5a7c9b2d4f6a
 
-.PHONY: run test test-postgres lint
+.PHONY: run test test-postgres lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,13 @@ lint: $(INSTALLED)
 	data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && \
 	IMPRINT_DATA_DIR=$$data $(BIN)/python manage.py makemigrations --check --dry-run && \
 	IMPRINT_DATA_DIR=$$data $(PRODUCTION_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# The benchmark suite (BENCHMARKS.md): each script prints its figures beside its reference,
+# measured in the same run. BENCH_ARGS=--seconds 5 (for example) for a quick pass.
+bench: $(INSTALLED)
+	$(BIN)/python bench/webhook_intake.py --until-p99 --rate 20 $(BENCH_ARGS)
+	$(BIN)/python bench/webhook_intake.py --until-p99 --rate 20 --postgres $(BENCH_ARGS)
+	$(BIN)/python bench/end_to_end.py $(BENCH_ARGS)
+	$(BIN)/python bench/downloads.py
+	$(BIN)/python bench/emails.py
+	if [ -f bench/sync.py ]; then $(BIN)/python bench/sync.py; fi

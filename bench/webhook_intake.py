@@ -7,6 +7,9 @@ and does the same with GET /healthz. Prints requests per second, p50 and p99 lat
 the ratio of intake to /healthz throughput, measured in the same run on the same machine.
 
     .venv/bin/python bench/webhook_intake.py [--seconds 10] [--clients 8] [--postgres]
+
+--until-p99 then steps the steady rate up by half from --rate until p99 passes 100 ms, and reports
+the highest rate that kept p99 under it, beside the saturated /healthz rate.
 """
 
 from __future__ import annotations
@@ -143,6 +146,11 @@ def main() -> None:
         action="store_true",
         help="run `imprint web` alone (intake without the worker processing what it queues)",
     )
+    parser.add_argument(
+        "--until-p99",
+        action="store_true",
+        help="step the steady rate up (x1.5 from --rate) until p99 passes 100 ms",
+    )
     options = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="imprint-bench-"))
@@ -185,6 +193,15 @@ def main() -> None:
         health = measure(port, "healthz", options.clients, options.seconds)
         intake = measure(port, "webhook", options.clients, options.seconds)
         steady = measure(port, "webhook", options.clients, options.seconds, rate=options.rate)
+        steps = []
+        rate = options.rate
+        while options.until_p99 and len(steps) < 15:
+            rate *= 1.5
+            steps.append(
+                (rate, measure(port, "webhook", options.clients, options.seconds, rate=rate))
+            )
+            if steps[-1][1]["p99_ms"] > 100:
+                break
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -218,6 +235,21 @@ def main() -> None:
             f"  p99 {figures['p99_ms']:6.1f} ms  ({int(figures['requests'])} requests)"
         )
     print(f"intake / healthz throughput, saturated: {intake['rps'] / health['rps']:.2f}")
+    if options.until_p99:
+        kept = [(r, f) for r, f in [(options.rate, steady), *steps] if f["p99_ms"] <= 100]
+        for r, f in steps:
+            print(
+                f"{'POST at ' + format(r, '.0f') + '/s':40s} {f['rps']:8.1f} req/s  "
+                f"p50 {f['p50_ms']:6.1f} ms  p99 {f['p99_ms']:6.1f} ms"
+            )
+        if kept:
+            best = max(f["rps"] for _, f in kept)
+            print(
+                f"highest intake with p99 <= 100 ms: {best:.1f} req/s = "
+                f"{best / health['rps']:.2f} of saturated /healthz (target >= 0.40)"
+            )
+        else:
+            print("p99 was over 100 ms already at the first rate: lower --rate")
 
 
 if __name__ == "__main__":

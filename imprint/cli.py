@@ -461,6 +461,117 @@ def _files_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- sync and demo -------------------------------------------------------------------------------
+
+
+class _SyncProgress:
+    """A progress bar on a terminal (how far through the window), a plain line per page otherwise."""
+
+    WIDTH = 30
+
+    def __init__(self, *, tty: bool) -> None:
+        self.tty = tty
+
+    def __call__(self, run: Any) -> None:
+        counts = (
+            f"{run.scanned:,} orders scanned · {run.delivered:,} delivered · "
+            f"{run.already_known:,} already known"
+        )
+        if self.tty:
+            filled = round(run.fraction_done * self.WIDTH)
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            print(f"\r[{bar}] {run.fraction_done:4.0%}  {counts}", end="", flush=True)
+        else:
+            through = (
+                f" (through {run.scanned_through:%Y-%m-%d %H:%M})" if run.scanned_through else ""
+            )
+            print(f"{counts}{through}", flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print(flush=True)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from imprint.orders.models import SyncRun
+    from imprint.orders.sync import SYNC_LEASE_SECONDS, orders_sync
+
+    if not 1 <= args.days <= 3650:
+        raise UsageError(f"--days must be between 1 and 3650 (got {args.days})")
+    shop = _shop_get(args.shop)
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nStopping after the current order (Ctrl-C again to abort)…", file=sys.stderr)
+
+    progress = _SyncProgress(tty=sys.stdout.isatty())
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        since = timezone.now() - dt.timedelta(days=args.days)
+        run = orders_sync(
+            shop=shop, since=since, trigger=SyncRun.Trigger.CLI, progress=progress, stop=stop
+        )
+        if run.is_running:  # another sync of this store is running: follow it to its end
+            print(
+                f"A sync of {shop.domain} is already running (started {run.started_at:%H:%M:%S}); following it."
+            )
+            while run.is_running and not stop.is_set():
+                progress(run)
+                stop.wait(0.5)
+                run.refresh_from_db()
+                if run.heartbeat_at < timezone.now() - dt.timedelta(seconds=SYNC_LEASE_SECONDS):
+                    break
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.done()
+    print(f"Sync of {shop.domain}: {run.get_status_display().lower()}.")
+    print(f"  Window:            orders created since {run.window_start:%Y-%m-%d %H:%M} UTC")
+    print(f"  Scanned:           {run.scanned:,}")
+    print(f"  Already known:     {run.already_known:,}")
+    print(f"  Delivered now:     {run.delivered:,}")
+    print(f"  No digital items:  {run.skipped_no_digital:,}")
+    print(f"  Recorded, updated: {run.recorded:,}")
+    print(f"  Errors:            {run.errors:,}")
+    print(f"  Shopify points:    {run.points_spent:,}")
+    if run.duration_seconds is not None:
+        print(f"  Took:              {run.duration_seconds:.1f} s")
+    for text in (run.note, run.error_text):
+        if text:
+            print(text)
+    if run.status == SyncRun.Status.SUCCEEDED:
+        return 0
+    return 130 if run.status == SyncRun.Status.PARTIAL else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from imprint.demo import demo_main
+
+    return demo_main(host=args.host, port=args.port, devstore_port=args.devstore_port)
+
+
+# --- sign-in ------------------------------------------------------------------------------------
+
+
+def _login_link(args: argparse.Namespace) -> int:
+    from imprint.web.auth import LOGIN_MAX_AGE_SECONDS, login_link_create
+
+    shop = _shop_get(args.shop)
+    if not shop.is_installed:
+        raise CommandFailed(f"{shop.domain} is uninstalled: add it again before signing in")
+    print(login_link_create(shop=shop, label="login link"))
+    print(
+        f"Open it within {LOGIN_MAX_AGE_SECONDS // 60} minutes; it signs in once.", file=sys.stderr
+    )
+    return 0
+
+
 # --- manage --------------------------------------------------------------------------------------
 
 
@@ -551,6 +662,37 @@ def _parser() -> argparse.ArgumentParser:
     files_list = files.add_parser("list", help="list a store's files")
     files_list.add_argument("--shop", required=True, metavar="DOMAIN", help=SHOP_HELP)
     files_list.set_defaults(handler=_files_list)
+
+    sync = commands.add_parser(
+        "sync", help="find recent paid orders Imprint missed (lost webhooks) and deliver them"
+    )
+    sync.add_argument("--shop", required=True, metavar="DOMAIN", help=SHOP_HELP)
+    sync.add_argument(
+        "--days", type=int, default=60, metavar="N", help="look back N days (default: %(default)s)"
+    )
+    sync.set_defaults(handler=_sync)
+    demo = commands.add_parser(
+        "demo", help="run a local Shopify (the devstore) with a demo store beside Imprint"
+    )
+    address(demo)
+    demo.add_argument(
+        "--devstore-port",
+        type=_port,
+        default=8100,
+        help="port of the devstore (default: %(default)s)",
+    )
+    demo.set_defaults(handler=_demo)
+
+    login_link = commands.add_parser(
+        "login-link", help="print a one-time, 10 minute sign-in link to a store's admin pages"
+    )
+    login_link.add_argument("--shop", required=True, metavar="DOMAIN", help=SHOP_HELP)
+    login_link.set_defaults(handler=_login_link)
+
+    # The devstore (a local Shopify) is its own program; it only borrows the command name.
+    from devstore.cli import add_subcommands as devstore_add_subcommands
+
+    devstore_add_subcommands(commands)
 
     commands.add_parser(
         "manage", help="Django's own commands (imprint manage help)", add_help=False

@@ -10,8 +10,10 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from imprint.catalog.storage import storage_backend_config, storage_local_dir
 from imprint.lib.env import ConfigError, env_bool, env_float, env_int, env_list, env_str, env_url
-from imprint.lib.urls import database_config, email_config, storage_location
+from imprint.lib.logging import logging_format_apply
+from imprint.lib.urls import database_config, email_config
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -72,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "imprint.lib.logging.RequestIdMiddleware",  # first: every log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -106,6 +109,9 @@ DATABASES = {
         data_dir=DATA_DIR,
         # `imprint web` turns this off for itself: see imprint/cli.py.
         sqlite_checkpoint=env_bool("IMPRINT_SQLITE_CHECKPOINT", True),
+        # PostgreSQL only: connections per process in psycopg's pool (0: no pool, one
+        # persistent connection per thread).
+        pool_size=env_int("IMPRINT_DATABASE_POOL_SIZE", 0, minimum=0, maximum=100),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -124,14 +130,26 @@ JOB_MAX_ATTEMPTS = env_int("IMPRINT_JOB_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 JOB_LEASE_SECONDS = env_float("IMPRINT_JOB_LEASE_SECONDS", 300.0, minimum=1.0)
 WORKER_POLL_SECONDS = env_float("IMPRINT_WORKER_POLL_SECONDS", 0.5, minimum=0.01)
 
-STORAGE_DIR = storage_location(env_str("IMPRINT_STORAGE_URL", ""), data_dir=DATA_DIR)
+# How long a presigned object-storage URL stays valid once a download has been checked and
+# charged: long enough to finish a large download on a slow line, short enough that a shared
+# URL stops working soon. Only for s3:// storage.
+DOWNLOAD_URL_SECONDS = env_int(
+    "IMPRINT_DOWNLOAD_URL_SECONDS", 6 * 3600, minimum=60, maximum=7 * 24 * 3600
+)
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(STORAGE_DIR), "file_permissions_mode": 0o640},
-    },
+    "default": storage_backend_config(
+        env_str("IMPRINT_STORAGE_URL", ""), data_dir=DATA_DIR, presign_seconds=DOWNLOAD_URL_SECONDS
+    ),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+STORAGE_DIR = storage_local_dir(STORAGES["default"])  # None for object storage
+# Behind nginx: after Imprint's checks, a local file is handed to nginx with X-Accel-Redirect
+# to this internal location (e.g. /_protected/) instead of being sent by gunicorn.
+ACCEL_REDIRECT_PREFIX = env_str("IMPRINT_ACCEL_REDIRECT_PREFIX", "")
+if ACCEL_REDIRECT_PREFIX and not (
+    ACCEL_REDIRECT_PREFIX.startswith("/") and ACCEL_REDIRECT_PREFIX.endswith("/")
+):
+    raise ConfigError("IMPRINT_ACCEL_REDIRECT_PREFIX must start and end with / (e.g. /_protected/)")
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 STATIC_URL = "/static/"
@@ -178,7 +196,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("IMPRINT_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
@@ -201,5 +219,18 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django_tasks_db": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"}},
+    "loggers": {
+        "django_tasks_db": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        # One INFO line per Admin API request would drown the sync's own lines.
+        "httpx": {"level": "WARNING"},
+    },
 }
+# IMPRINT_LOG_FORMAT=json: one JSON object per line, with the request id (imprint/lib/logging.py).
+LOG_FORMAT = env_str("IMPRINT_LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ConfigError(f"IMPRINT_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+LOGGING = logging_format_apply(LOGGING, log_format=LOG_FORMAT)
+# /metrics answers a request carrying "Authorization: Bearer <this token>"; without a token set,
+# it answers loopback clients only.
+METRICS_TOKEN = env_str("IMPRINT_METRICS_TOKEN", "")

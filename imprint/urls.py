@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 
 from imprint.delivery import views as delivery_views
 from imprint.emails import views as email_views
+from imprint.ops import views as ops_views
 from imprint.shopify import views as shopify_views
 from imprint.web import views as web_views
 
@@ -12,5 +13,9 @@ urlpatterns = [
     path("dev/mailbox", email_views.mailbox, name="mailbox"),
     path("dev/mailbox/<int:message_id>", email_views.mailbox_message, name="mailbox-message"),
     path("healthz", web_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
+    path("app/", include("imprint.web.urls")),
+    path("brand/<int:shop_id>/logo/<str:version>", web_views.email_logo, name="email-logo"),
     path("", web_views.home, name="home"),
 ]

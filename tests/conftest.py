@@ -8,7 +8,7 @@ from imprint.shops.models import Shop
 from tests.factories import ShopFactory
 
 # Fixtures for real processes and a real SMTP server, available to every test package.
-pytest_plugins = ["tests.processes", "tests.smtp"]
+pytest_plugins = ["tests.processes", "tests.smtp", "tests.devstore_fixtures"]
 
 
 @pytest.fixture(autouse=True)

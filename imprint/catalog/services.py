@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
 import re
@@ -9,6 +10,7 @@ from pathlib import PurePath
 from typing import BinaryIO, Literal
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from imprint.catalog.models import Attachment, DigitalFile
 from imprint.catalog.storage import storage_delete, storage_name_new, storage_save
@@ -102,3 +104,56 @@ def file_attach(*, file: DigitalFile, product_id: int, variant_id: int | None = 
         if attachment is None:
             raise
         return attachment
+
+
+class FileInUse(ValueError):
+    """The file is still the file of customers' download links: deleting it would break them."""
+
+    def __init__(self, message: str, *, grants: int) -> None:
+        super().__init__(message)
+        self.grants = grants
+
+
+def file_replace(
+    *, file: DigitalFile, source: BinaryIO, name: str, content_type: str | None
+) -> DigitalFile:
+    """A new version of `file`: stored as a new file that takes over every attachment, so orders
+    from now on get it. Links already sent keep the version they were issued with (their byte
+    allowance was counted on its size); the old version is deleted once no link uses it."""
+    new = file_store(shop=file.shop, source=source, name=name, content_type=content_type)
+    with transaction.atomic():
+        for attachment in Attachment.objects.select_for_update().filter(file=file):
+            # The new file may be attached to the same target already: then this one just goes.
+            target = Attachment.objects.filter(
+                file=new, product_id=attachment.product_id, variant_id=attachment.variant_id
+            )
+            if target.exists():
+                attachment.delete()
+            else:
+                attachment.file = new
+                attachment.save(update_fields=["file"])
+    with contextlib.suppress(FileInUse):
+        file_delete(file=file)
+    return new
+
+
+def file_delete(*, file: DigitalFile) -> None:
+    """Delete a file, its attachments and its bytes; refused while download links use it."""
+    from imprint.delivery.models import DownloadGrant
+
+    with transaction.atomic():
+        grants = DownloadGrant.objects.filter(file=file).count()
+        if grants:
+            raise FileInUse(
+                f"{grants} download link(s) of existing orders use this file.", grants=grants
+            )
+        try:
+            file.delete()  # the grants' PROTECT guards the race with a new order
+        except ProtectedError:
+            raise FileInUse("Download links of a new order use this file.", grants=1) from None
+    storage_delete(file.storage_name)
+
+
+def attachment_remove(*, attachment: Attachment) -> None:
+    """Detach a file from a product or variant: new orders of it no longer get the file."""
+    attachment.delete()

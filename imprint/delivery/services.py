@@ -19,7 +19,7 @@ from imprint.delivery.models import DownloadEvent, DownloadGrant, Restriction
 from imprint.delivery.tokens import grant_token
 from imprint.orders.models import LineItem, Order, OrderActivity
 from imprint.orders.status import order_delivery_status_refresh
-from imprint.shops.models import FilenameMode
+from imprint.shops.models import FilenameMode, ProductSettings
 
 MAX_EXTEND_DAYS = 3650
 
@@ -111,7 +111,8 @@ def attachments_for_lines(
 
 
 def grants_issue(*, order: Order, now: dt.datetime | None = None) -> list[DownloadGrant]:
-    """One grant per (line item, attached file), with the store's current limits.
+    """One grant per (line item, attached file), with the product's limits if it has its own,
+    else the store's current ones.
 
     Idempotent: an existing grant for a (line, file) pair is kept as it is. Lines already refunded
     get no grant. Runs inside the caller's transaction.
@@ -120,12 +121,20 @@ def grants_issue(*, order: Order, now: dt.datetime | None = None) -> list[Downlo
     shop = order.shop
     lines = [line for line in order.line_items.all() if not line.is_refunded]
     by_line = attachments_for_lines(shop_id=shop.pk, lines=lines)
-    expires_at = (
-        now + dt.timedelta(days=shop.download_expiry_days) if shop.download_expiry_days else None
-    )
+    # A product's own limits, where the merchant set them, win over the store's.
+    overrides = {
+        row.product_id: (row.expiry_days, row.max_downloads)
+        for row in ProductSettings.objects.filter(
+            shop=shop, product_id__in={line.product_id for line in lines if line.product_id}
+        )
+    }
     new = []
     for line in lines:
         attached = by_line.get(line.pk, [])
+        expiry_days, max_downloads = overrides.get(
+            line.product_id or 0, (shop.download_expiry_days, shop.download_max)
+        )
+        expires_at = now + dt.timedelta(days=expiry_days) if expiry_days else None
         for attachment, filename in zip(
             attached, _download_filenames(shop.filename_mode, line, attached), strict=True
         ):
@@ -137,7 +146,7 @@ def grants_issue(*, order: Order, now: dt.datetime | None = None) -> list[Downlo
                     file=attachment.file,
                     filename=filename,
                     file_size=attachment.file.size,
-                    max_downloads=shop.download_max,
+                    max_downloads=max_downloads,
                     expires_at=expires_at,
                 )
             )

@@ -1,18 +1,34 @@
-"""The customer's side of a download link: the page (free to open) and the file (charged in bytes)."""
+"""The customer's side of a download link: the page (free to open) and the file (charged in bytes).
+
+The file is checked and charged here, always; the bytes then go out one of three ways: gunicorn
+sends the local file with sendfile (the default), nginx sends it after an `X-Accel-Redirect`
+(IMPRINT_ACCEL_REDIRECT_PREFIX), or object storage sends it from a short-lived presigned URL the
+customer is redirected to (s3:// storage). With nginx and object storage the byte range is served
+by them: Imprint charges the range the request's Range header asks for, computed as it would
+serve it itself, with the validators (ETag, Last-Modified) of the server that sends the bytes.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.http import content_disposition_header, http_date, quote_etag
 from django.views.decorators.http import require_http_methods
 
 from imprint.delivery.models import DownloadGrant
-from imprint.delivery.selectors import grant_file_open, grant_for_token
+from imprint.delivery.selectors import (
+    grant_file_accel_path,
+    grant_file_open,
+    grant_file_presigned_url,
+    grant_file_validators,
+    grant_for_token,
+)
 from imprint.delivery.services import (
     GrantState,
     download_event_record,
@@ -78,12 +94,6 @@ def _client_ip(request: HttpRequest) -> str | None:
         return None
 
 
-def _etag(grant: DownloadGrant) -> str:
-    # The content's digest: a strong validator that changes whenever the bytes do, so If-Range
-    # never resumes one version of a file with another.
-    return grant.file.sha256 or f"{grant.file_id}-{grant.file_size}"
-
-
 @require_http_methods(["GET", "HEAD"])
 def download_page(request: HttpRequest, token: str) -> HttpResponseBase:
     """The branded page a link opens. It never charges: mail scanners and previews fetch it."""
@@ -112,8 +122,16 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
     if state is not GrantState.ACTIVE:
         return _refused(request, grant, state)
 
-    etag = _etag(grant)
-    last_modified = grant.file.created_at
+    # Opened before charging, so a file missing from storage costs the customer nothing.
+    try:
+        file = grant_file_open(grant=grant)
+    except OSError:
+        logger.exception("File %s of grant %s cannot be opened", grant.file.storage_name, grant.pk)
+        context = {"grant": grant, "shop": grant.shop, "order": grant.order}
+        return _private(render(request, "delivery/file_missing.html", context, status=503))
+
+    validators = grant_file_validators(grant=grant, file=file)
+    etag, last_modified = validators.etag, validators.last_modified
     chosen = range_select(
         range_header=request.headers.get("Range"),
         if_range=request.headers.get("If-Range"),
@@ -123,17 +141,10 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
     )
     if chosen is RangeVerdict.UNSATISFIABLE:
         # Nothing is sent, so nothing is charged.
+        file.close()
         return _private(range_not_satisfiable(size=grant.file_size))
     byte_range = chosen if isinstance(chosen, ByteRange) else None
     start, nbytes = (byte_range.start, byte_range.length) if byte_range else (0, grant.file_size)
-
-    # Opened before charging, so a file missing from storage costs the customer nothing.
-    try:
-        file = grant_file_open(grant=grant)
-    except OSError:
-        logger.exception("File %s of grant %s cannot be opened", grant.file.storage_name, grant.pk)
-        context = {"grant": grant, "shop": grant.shop, "order": grant.order}
-        return _private(render(request, "delivery/file_missing.html", context, status=503))
 
     if request.method == "GET":  # HEAD answers the same headers and sends nothing: no charge
         with transaction.atomic():
@@ -156,6 +167,25 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
                 return _not_found(request)
             return _refused(request, grant, grant_state(grant))
 
+    content_type = grant.file.content_type or "application/octet-stream"
+    presigned = grant_file_presigned_url(grant=grant)
+    if presigned is not None:
+        file.close()
+        return _private(_presigned_redirect(presigned))
+    accel_path = grant_file_accel_path(grant=grant)
+    if accel_path is not None:
+        file.close()
+        return _private(
+            _accel_redirect(
+                accel_path,
+                filename=grant.filename,
+                content_type=content_type,
+                etag=etag,
+                last_modified=last_modified,
+            ),
+            cache_control="private, no-store",
+        )
+
     response = RangedFileResponse(
         file,
         size=grant.file_size,
@@ -163,7 +193,37 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
         etag=etag,
         last_modified=last_modified,
         filename=grant.filename,
-        content_type=grant.file.content_type or "application/octet-stream",
+        content_type=content_type,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _private(response, cache_control="private, no-store")
+
+
+def _presigned_redirect(url: str) -> HttpResponse:
+    """302 to object storage. The client repeats its Range (and If-Range) there, and object
+    storage sends exactly the part Imprint charged: the validators were object storage's own."""
+    response = HttpResponse(status=302)
+    response.headers["Location"] = url
+    return response
+
+
+def _accel_redirect(
+    path: str,
+    *,
+    filename: str,
+    content_type: str,
+    etag: str,
+    last_modified: dt.datetime | None,
+) -> HttpResponse:
+    """No body: nginx replaces this response with the file at `path` (an `internal` location),
+    keeping these headers, and answers the Range itself with sendfile."""
+    response = HttpResponse(content_type=content_type)
+    response.headers["X-Accel-Redirect"] = path
+    disposition = content_disposition_header(as_attachment=True, filename=filename)
+    response.headers["Content-Disposition"] = disposition or "attachment"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # nginx judges an If-Range against these, as Imprint did when it charged.
+    response.headers["ETag"] = quote_etag(etag)
+    if last_modified is not None:
+        response.headers["Last-Modified"] = http_date(last_modified.timestamp())
+    return response

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from imprint.delivery.models import DownloadGrant, Restriction
 from imprint.emails.models import EmailKind, EmailLog, EmailStatus
-from imprint.emails.rendering import RenderedEmail, delivery_email_render
+from imprint.emails.rendering import RenderedEmail, delivery_email_render, email_branding
 from imprint.jobs.retry import backoff_seconds
 from imprint.orders.models import Order, OrderActivity
 from imprint.orders.status import order_delivery_status_refresh
@@ -204,14 +204,15 @@ def _from_address(shop_name: str) -> str:
 
 def _message_build(email: EmailLog, rendered: RenderedEmail) -> EmailMultiAlternatives:
     shop = email.order.shop
-    from_email = _from_address(shop.name)
+    branding = email_branding(shop)
+    from_email = _from_address(branding.sender_name)
     domain = parseaddr(from_email)[1].rpartition("@")[2] or "localhost"
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         from_email=from_email,
         to=[email.to],
-        reply_to=[shop.email] if shop.email else None,
+        reply_to=[branding.reply_to] if branding.reply_to else None,
         headers={
             # Our own id, so the log row can name the message the mail server accepted. The
             # domain is the sender's: Django's default would look up this machine's DNS name.

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from imprint.jobs.models import PeriodicJob
 from imprint.jobs.reaper import jobs_reap
+from imprint.orders.sync import SCHEDULE_TICK_SECONDS, orders_sync_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ def periodic_jobs() -> list[Periodic]:
     """Every periodic job, checked in this order. To add one, append it here."""
     return [
         Periodic(name="jobs.reap", interval_seconds=reap_interval_seconds(), run=jobs_reap),
+        Periodic(
+            name="orders.sync", interval_seconds=SCHEDULE_TICK_SECONDS, run=orders_sync_schedule
+        ),
     ]
 
 
@@ -65,10 +69,12 @@ def scheduler_tick(jobs: list[Periodic], *, stop_event: threading.Event | None =
     for job in jobs:
         if stop_event is not None and stop_event.is_set():
             break
-        if not periodic_claim(
-            name=job.name, interval_seconds=job.interval_seconds, now=timezone.now()
-        ):
+        now = timezone.now()
+        if not periodic_claim(name=job.name, interval_seconds=job.interval_seconds, now=now):
             continue
+        # The claimed instant: tests/test_many_processes.py reads these lines from several
+        # schedulers to check that no run was fired twice in one interval.
+        logger.debug("periodic job %s fired at %s", job.name, now.isoformat())
         try:
             job.run()
         except Exception:

@@ -15,7 +15,9 @@ MAILBOX_BACKEND = "imprint.emails.mailbox.MailboxBackend"
 SMTP_TIMEOUT_SECONDS = 30  # a mail server that takes longer is treated as down and retried later
 
 
-def database_config(url: str, *, data_dir: Path, sqlite_checkpoint: bool = True) -> dict[str, Any]:
+def database_config(
+    url: str, *, data_dir: Path, sqlite_checkpoint: bool = True, pool_size: int = 0
+) -> dict[str, Any]:
     """Django DATABASES["default"] for a URL; empty means SQLite in the data directory."""
     if not url:
         url = f"sqlite:///{data_dir / 'imprint.sqlite3'}"
@@ -47,6 +49,13 @@ def database_config(url: str, *, data_dir: Path, sqlite_checkpoint: bool = True)
         config["CONN_MAX_AGE"] = 60
         config["CONN_HEALTH_CHECKS"] = True
         config.setdefault("OPTIONS", {})["connect_timeout"] = 10
+        if pool_size:
+            # psycopg's pool: a thread borrows a connection per request or job and gives it
+            # back, so many threads share a few connections. Django requires CONN_MAX_AGE 0
+            # with a pool; the pool checks a connection before lending it.
+            config["CONN_MAX_AGE"] = 0
+            config["CONN_HEALTH_CHECKS"] = False
+            config["OPTIONS"]["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
         config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
     return config
 

@@ -127,3 +127,69 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.shopify_id}"
+
+
+class SyncRun(models.Model):
+    """One run of the order sync for a store, with its live progress and its outcome."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        PARTIAL = "partial", "Stopped early"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Button"
+        SCHEDULE = "schedule", "Schedule"
+        CLI = "cli", "Command line"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    window_start = models.DateTimeField()  # orders created since then were checked
+    started_at = models.DateTimeField()
+    # Moved on every page: a running row whose heartbeat is older than the lease belongs to a
+    # process that died, and the next sync takes over.
+    heartbeat_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Orders are listed oldest first: those created up to this instant have been checked.
+    scanned_through = models.DateTimeField(null=True, blank=True)
+    scanned = models.PositiveIntegerField(default=0)  # paid orders Shopify listed
+    already_known = models.PositiveIntegerField(default=0)  # Imprint had them, up to date
+    delivered = models.PositiveIntegerField(default=0)  # links issued and email queued now
+    skipped_no_digital = models.PositiveIntegerField(default=0)
+    recorded = models.PositiveIntegerField(default=0)  # new or updated, nothing to deliver
+    errors = models.PositiveIntegerField(default=0)
+    error_text = models.TextField(blank=True)  # readable: why it failed, which orders failed
+    note = models.TextField(blank=True)  # e.g. the window was shortened to what Shopify shows
+    points_spent = models.PositiveIntegerField(default=0)  # Shopify API cost points
+    duration_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Two syncs of one store never run at once: the second one joins the first.
+            models.UniqueConstraint(
+                fields=["shop"],
+                condition=models.Q(status="running"),
+                name="sync_one_running_per_shop",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"sync of {self.shop.domain} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == self.Status.RUNNING
+
+    @property
+    def fraction_done(self) -> float:
+        """How far through its window the run is, 0 to 1 (orders are listed oldest first)."""
+        if not self.is_running:
+            return 1.0
+        if self.scanned_through is None:
+            return 0.0
+        span = (self.started_at - self.window_start).total_seconds()
+        done = (self.scanned_through - self.window_start).total_seconds()
+        return min(max(done / span, 0.0), 1.0) if span > 0 else 0.0

@@ -6,6 +6,7 @@ DEFAULT_EXPIRY_DAYS = 30
 DEFAULT_MAX_DOWNLOADS = 5
 MAX_EXPIRY_DAYS = 3650  # ten years: anything longer is "unlimited", which is its own setting
 MAX_DOWNLOADS_LIMIT = 1000
+DEFAULT_ACCENT_COLOR = "#1a1a1a"  # the delivery email's button colour before any branding
 
 
 class FilenameMode(models.TextChoices):
@@ -30,6 +31,16 @@ class Shop(models.Model):
         max_length=16, choices=FilenameMode.choices, default=FilenameMode.ORIGINAL
     )
 
+    # Email branding. Blank means Imprint's built-in text, so a store that never opens the Email
+    # page sends exactly the default email.
+    email_sender_name = models.CharField(max_length=100, blank=True)  # blank: the store's name
+    email_reply_to = models.EmailField(blank=True)  # blank: the store's contact address
+    email_logo = models.CharField(max_length=500, blank=True)  # a stored name, see catalog.storage
+    email_accent_color = models.CharField(max_length=7, default=DEFAULT_ACCENT_COLOR)
+    email_subject = models.CharField(max_length=200, blank=True)
+    email_greeting = models.CharField(max_length=200, blank=True)
+    email_footer = models.TextField(max_length=1000, blank=True)
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -50,3 +61,34 @@ class Shop(models.Model):
     @property
     def is_installed(self) -> bool:
         return self.uninstalled_at is None
+
+
+class ProductSettings(models.Model):
+    """A product's own download limits, used instead of the store's when its grants are issued.
+    A row overrides both limits; None is unlimited. No row: the store's settings apply."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="product_settings")
+    product_id = models.BigIntegerField()
+    expiry_days = models.PositiveIntegerField(null=True, blank=True)
+    max_downloads = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "product_id"], name="product_settings_unique_per_shop"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expiry_days__isnull=True)
+                | models.Q(expiry_days__gte=1, expiry_days__lte=MAX_EXPIRY_DAYS),
+                name="product_settings_expiry_days_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_downloads__isnull=True)
+                | models.Q(max_downloads__gte=1, max_downloads__lte=MAX_DOWNLOADS_LIMIT),
+                name="product_settings_max_downloads_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"limits of product {self.product_id}"

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import enum
+import io
 import re
+from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from imprint.shops.models import MAX_DOWNLOADS_LIMIT, MAX_EXPIRY_DAYS, FilenameMode, Shop
+from imprint.shops.models import (
+    MAX_DOWNLOADS_LIMIT,
+    MAX_EXPIRY_DAYS,
+    FilenameMode,
+    ProductSettings,
+    Shop,
+)
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
 
 SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 
@@ -104,3 +117,165 @@ def shop_settings_update(
     if changes:
         shop.save(update_fields=list(changes))
     return shop
+
+
+# --- email branding ----------------------------------------------------------------------------
+
+EMAIL_PLACEHOLDERS = ("first_name", "order_name", "shop_name")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MIN_BUTTON_CONTRAST = 4.5  # WCAG AA for the white button text on the accent colour
+LOGO_MAX_BYTES = 1024 * 1024  # a logo in an email: anything bigger is slow to open on a phone
+LOGO_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
+
+
+class BrandingInvalid(ValueError):
+    """An email branding value the email cannot use; `field` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def placeholders_check(text: str, *, field: str) -> str:
+    """`text` if every {placeholder} in it is one Imprint fills in."""
+    for name in _PLACEHOLDER.findall(text):
+        if name not in EMAIL_PLACEHOLDERS:
+            allowed = ", ".join("{" + p + "}" for p in EMAIL_PLACEHOLDERS)
+            raise BrandingInvalid(field, f"{{{name}}} is not a placeholder. Use {allowed}.")
+    if text.count("{") != text.count("}"):
+        raise BrandingInvalid(field, "A { or } is missing: write placeholders like {first_name}.")
+    return text
+
+
+def _luminance(color: str) -> float:
+    channels = []
+    for i in (1, 3, 5):
+        c = int(color[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_with_white(color: str) -> float:
+    return 1.05 / (_luminance(color) + 0.05)
+
+
+def shop_branding_update(
+    *,
+    shop: Shop,
+    sender_name: str,
+    reply_to: str,
+    accent_color: str,
+    subject: str,
+    greeting: str,
+    footer: str,
+) -> Shop:
+    """Change the store's email branding. Blank text fields fall back to Imprint's defaults.
+    Everything is checked before anything changes."""
+    sender_name = " ".join(sender_name.split())  # a newline in a From header is an injection
+    reply_to = reply_to.strip()
+    if reply_to:
+        try:
+            validate_email(reply_to)
+        except ValidationError:
+            raise BrandingInvalid("reply_to", f"“{reply_to}” is not an email address.") from None
+    if not _HEX_COLOR.match(accent_color):
+        raise BrandingInvalid("accent_color", "Use a colour like #1a1a1a.")
+    if contrast_with_white(accent_color) < MIN_BUTTON_CONTRAST:
+        raise BrandingInvalid(
+            "accent_color",
+            "This colour is too light: white button text on it would be hard to read. "
+            "Choose a darker one.",
+        )
+    subject = " ".join(placeholders_check(subject, field="subject").split())
+    greeting = placeholders_check(greeting.strip(), field="greeting")
+    footer = placeholders_check(footer.strip(), field="footer")
+    shop.email_sender_name = sender_name[:100]
+    shop.email_reply_to = reply_to
+    shop.email_accent_color = accent_color.lower()
+    shop.email_subject = subject[:200]
+    shop.email_greeting = greeting[:200]
+    shop.email_footer = footer[:1000]
+    shop.save(
+        update_fields=[
+            "email_sender_name",
+            "email_reply_to",
+            "email_accent_color",
+            "email_subject",
+            "email_greeting",
+            "email_footer",
+        ]
+    )
+    return shop
+
+
+def shop_logo_set(*, shop: Shop, source: Readable, content_type: str) -> Shop:
+    """Store a new logo for the store's emails (PNG, JPEG or GIF up to 1 MB), replacing the old."""
+    from imprint.catalog.storage import storage_delete, storage_name_new, storage_save
+
+    suffix = LOGO_TYPES.get(content_type)
+    if suffix is None:
+        raise BrandingInvalid("logo", "The logo must be a PNG, JPEG or GIF image.")
+    data = source.read(LOGO_MAX_BYTES + 1)
+    if len(data) > LOGO_MAX_BYTES:
+        raise BrandingInvalid("logo", "The logo is larger than 1 MB. Use a smaller image.")
+    if not _image_signature_ok(data, content_type):
+        raise BrandingInvalid("logo", "This file is not a PNG, JPEG or GIF image.")
+    stored = storage_save(
+        storage_name_new(shop_id=shop.pk, original_name=f"logo{suffix}"), io.BytesIO(data)
+    )
+    old = shop.email_logo
+    shop.email_logo = stored
+    shop.save(update_fields=["email_logo"])
+    if old:
+        storage_delete(old)
+    return shop
+
+
+def shop_logo_remove(*, shop: Shop) -> Shop:
+    from imprint.catalog.storage import storage_delete
+
+    old = shop.email_logo
+    if old:
+        shop.email_logo = ""
+        shop.save(update_fields=["email_logo"])
+        storage_delete(old)
+    return shop
+
+
+def _image_signature_ok(data: bytes, content_type: str) -> bool:
+    # The browser's content type is the client's claim; the first bytes are the file's.
+    signatures = {
+        "image/png": (b"\x89PNG\r\n\x1a\n",),
+        "image/jpeg": (b"\xff\xd8\xff",),
+        "image/gif": (b"GIF87a", b"GIF89a"),
+    }
+    return data.startswith(signatures[content_type])
+
+
+# --- per-product limits ------------------------------------------------------------------------
+
+
+def product_settings_set(
+    *, shop: Shop, product_id: int, expiry_days: int | None, max_downloads: int | None
+) -> ProductSettings:
+    """A product's own download limits (None is unlimited), used for its new grants."""
+    from imprint.catalog.services import MAX_SHOPIFY_ID
+
+    if not 1 <= product_id <= MAX_SHOPIFY_ID:
+        raise ShopSettingsInvalid(f"{product_id} is not a Shopify product id")
+    expiry = _limit(expiry_days, label="Download expiry (days)", maximum=MAX_EXPIRY_DAYS)
+    maximum = _limit(max_downloads, label="Maximum downloads", maximum=MAX_DOWNLOADS_LIMIT)
+    settings, _ = ProductSettings.objects.update_or_create(
+        shop=shop,
+        product_id=product_id,
+        defaults={"expiry_days": expiry, "max_downloads": maximum},
+    )
+    return settings
+
+
+def product_settings_clear(*, shop: Shop, product_id: int) -> bool:
+    """The product uses the store's limits again."""
+    deleted, _ = ProductSettings.objects.filter(shop=shop, product_id=product_id).delete()
+    return bool(deleted)

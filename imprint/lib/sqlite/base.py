@@ -22,8 +22,9 @@ _LONGEST_WAIT_SECONDS = 0.004
 class DatabaseWrapper(base.DatabaseWrapper):
     def _start_transaction_under_autocommit(self) -> None:
         # EXCLUSIVE is what django-tasks-db's job claim asks for; in WAL mode it locks like IMMEDIATE.
-        if self.transaction_mode not in ("IMMEDIATE", "EXCLUSIVE"):
-            super()._start_transaction_under_autocommit()
+        mode = getattr(self, "transaction_mode", None)  # set by Django 5.1+, unknown to the stubs
+        if mode not in ("IMMEDIATE", "EXCLUSIVE"):
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
             return
         timeout = float(self.settings_dict["OPTIONS"].get("timeout", 5))
         deadline = time.monotonic() + timeout
@@ -33,7 +34,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             while True:
                 try:
-                    self.cursor().execute(f"BEGIN {self.transaction_mode}")
+                    self.cursor().execute(f"BEGIN {mode}")
                     return
                 except OperationalError as error:
                     if "locked" not in str(error) or time.monotonic() + wait > deadline:
