@@ -12,7 +12,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider -n auto
 PRODUCTION_ENV := IMPRINT_PUBLIC_URL=https://imprint.example.com IMPRINT_DEBUG=false \
 	IMPRINT_SECRET_KEY=lint-only-3f9c1e7a5b2d4f608e1a9c3b7d5f2e4a6c8b0d1f3e5a7c9b2d4f6a
 
-.PHONY: run test test-postgres lint bench
+.PHONY: run test test-postgres lint bench system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,17 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Chromium and nginx from Debian, for the browser and nginx tests (installed when missing).
+system-deps:
+	sh scripts/system-deps.sh
+
 run: $(INSTALLED)
 	$(BIN)/imprint serve $(ARGS)
 
-test: $(INSTALLED)
+test: $(INSTALLED) system-deps
 	$(PYTEST) $(ARGS)
 
-test-postgres: $(INSTALLED)
+test-postgres: $(INSTALLED) system-deps
 	IMPRINT_DATABASE_URL=$(POSTGRES_URL) $(PYTEST) $(ARGS)
 
 # The Django checks run in a throwaway data directory so that linting leaves no state behind.
