@@ -85,6 +85,17 @@ def add_subcommands(commands: Any) -> argparse.ArgumentParser:
         f"else {DEFAULT_SECRET!r})",
     )
     parser.add_argument(
+        "--client-id",
+        default=None,
+        help="the app's client id, the `aud` of its session tokens (default: $SHOPIFY_API_KEY, "
+        "else 'devstore-client-id')",
+    )
+    parser.add_argument(
+        "--app-url",
+        default="http://127.0.0.1:8000/app/",
+        help="what its admin page /admin/apps/NAME frames (default: %(default)s)",
+    )
+    parser.add_argument(
         "--retry-scale",
         type=float,
         default=1.0,
@@ -128,6 +139,10 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
     secret = args.app_secret or os.environ.get("SHOPIFY_API_SECRET", "").split(",")[0]
     secret = secret or DEFAULT_SECRET
+    store.oauth.client_id = (
+        args.client_id or os.environ.get("SHOPIFY_API_KEY", "") or store.oauth.client_id
+    )
+    store.oauth.app_url = args.app_url
     if args.seed_demo:
         demo_seed(store, app_secret=secret, webhook_url=args.webhook_url, plan=args.plan)
     try:

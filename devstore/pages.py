@@ -140,3 +140,13 @@ def admin(store: DevStore, domain: str | None) -> bytes:
         "<th>Attempts</th><th>Last error</th></tr>" + "".join(hooks) + "</table>"
     )
     return _page(f"{shop.name} admin", body)
+
+
+def app_frame(shop: Shop, src: str) -> bytes:
+    """Shopify's admin around the app: the app in an iframe, launched with a session token."""
+    body = (
+        f"{_nav(shop)}"
+        f'<iframe title="Imprint" src="{escape(src)}" '
+        'style="width:100%;height:80vh;border:1px solid #ccc"></iframe>'
+    )
+    return _page(f"{shop.name} · Imprint", body)

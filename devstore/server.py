@@ -24,6 +24,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from devstore import pages
 from devstore.models import Order, Product, Refund, Shop
+from devstore.oauth import OAuthError
 from devstore.payloads import order_payload, refund_payload
 from devstore.store import DevStore, DevStoreError, Invalid, NotFound
 from devstore.webhooks import Delivery
@@ -42,6 +43,7 @@ REASONS = {
     200: "OK",
     201: "Created",
     303: "See Other",
+    302: "Found",
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",
@@ -176,6 +178,8 @@ class DevStoreApp:
             if method != "POST":
                 return _json(405, {"errors": "Method Not Allowed"}, (("Allow", "POST"),))
             return self.graphql(environ, match.group(1))
+        if path.startswith("/admin/oauth/") or path.startswith("/admin/apps/"):
+            return oauth_route(self, method, path, query, environ)
         if path.startswith("/admin/api/"):
             return _json(404, {"errors": "Not Found"})
         if path.startswith("/_devstore/"):
@@ -233,7 +237,11 @@ class DevStoreApp:
             if failure is not None:
                 extra = (("Retry-After", RETRY_AFTER_SECONDS),) if failure == 429 else ()
                 return _json(failure, {"errors": FAILURE_BODIES[failure]}, headers + extra)
-        if token_shop is None or not token_shop.token_valid or shop is not token_shop:
+        if (
+            token_shop is None
+            or not self.store.oauth.token_valid(token, token_shop)
+            or shop is not token_shop
+        ):
             return _json(401, {"errors": INVALID_TOKEN}, headers)
         raw = _read(environ)
         content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
@@ -291,6 +299,17 @@ class DevStoreApp:
             "fail_next": self._fail_next,
             "token_revoke": lambda d: self._shop_call(store.token_revoke, d),
             "uninstall": lambda d: self._shop_call(store.shop_uninstall, d),
+            "session_token": lambda d: _json(
+                200,
+                {
+                    "token": store.oauth.session_token(
+                        shop=self._shop_param(d.get("shop")).domain,
+                        sub=str(d.get("sub", "1")),
+                        lifetime=float(d["lifetime"]) if "lifetime" in d else None,
+                    )
+                },
+            ),
+            "oauth": lambda d: _json(200, oauth_configure(store, d)),
             "install": lambda d: _json(
                 200,
                 shop_json(
@@ -432,6 +451,53 @@ class DevStoreApp:
         else:
             raise Invalid(f"unknown action {action!r}")
         return _redirect(f"/admin?shop={shop.domain}")
+
+
+# --- OAuth, the token endpoint and the admin frame (devstore/oauth.py) --------------------------
+
+
+def oauth_configure(store: DevStore, data: dict[str, Any]) -> dict[str, Any]:
+    """`POST /_devstore/oauth`: the app's client id, its granted scopes, the URL the frame loads."""
+    oauth = store.oauth
+    with store.lock:
+        if "client_id" in data:
+            oauth.client_id = str(data["client_id"])
+        if "scopes" in data:
+            oauth.scopes = str(data["scopes"])
+        if "app_url" in data:
+            oauth.app_url = str(data["app_url"])
+        return {"client_id": oauth.client_id, "scopes": oauth.scopes, "app_url": oauth.app_url}
+
+
+def oauth_route(
+    app: DevStoreApp, method: str, path: str, query: dict[str, str], environ: Environ
+) -> Response:
+    """The authorize page (approves at once), the token endpoint, and the admin page framing the
+    app with a fresh session token. `shop=` names the shop when the Host header cannot."""
+    oauth = app.store.oauth
+    if method == "GET" and path == "/admin/oauth/authorize":
+        shop = app._shop_param(query.get("shop"))
+        return Response(
+            302, b"", "text/plain", (("Location", oauth.authorize(shop=shop.domain, query=query)),)
+        )
+    if method == "POST" and path == "/admin/oauth/access_token":
+        content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        body: dict[str, Any] = (
+            _json_body(environ) if content_type == "application/json" else _form(environ)
+        )
+        try:
+            answer = oauth.token(body)
+        except OAuthError as error:
+            status = 401 if error.error == "invalid_client" else 400
+            return _json(status, {"error": error.error, "error_description": error.description})
+        if app.state_path is not None:
+            app.store.save(app.state_path)
+        return _json(200, answer)
+    if method == "GET" and re.match(r"^/admin/apps/[\w.-]+$", path):
+        shop = app._shop_param(query.get("shop"))
+        src = oauth.frame_url(shop=shop.domain)
+        return Response(200, pages.app_frame(shop, src), "text/html; charset=utf-8")
+    return Response(404, b"Not Found", "text/plain; charset=utf-8")
 
 
 class _Server(socketserver.ThreadingMixIn, WSGIServer):

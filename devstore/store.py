@@ -155,6 +155,9 @@ class DevStore:
         self._tokens: dict[str, str] = {}  # access token → shop domain, revoked ones included
         self._buckets: dict[str, Bucket] = {}
         self._next_id = _Ids(itertools.count(FIRST_ID))
+        from devstore.oauth import OAuth  # it raises the store's errors: imported late
+
+        self.oauth = OAuth(self)  # grants, expiring tokens, session tokens (devstore/oauth.py)
 
     def close(self) -> None:
         """Stop the webhook threads."""
@@ -272,6 +275,7 @@ class DevStore:
             record = self.shop(shop)
             record.token_valid = False
             record.installed = False
+            self.oauth.shop_revoke(record.domain)
             self._webhook(record, "app/uninstalled", shop_payload(record), order_id=None)
 
     def bucket(self, shop: str) -> Bucket:

@@ -282,6 +282,9 @@ def _web(args: argparse.Namespace) -> int:
         "graceful_timeout": 30,
         "keepalive": 5,
         "accesslog": "-" if env_bool("IMPRINT_ACCESS_LOG", False) else None,
+        # Paths without query strings or referrers: embedded loads carry a session token in
+        # `id_token`, which must not reach a log.
+        "access_log_format": '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"',
         "errorlog": "-",
         "loglevel": settings.LOG_LEVEL.lower(),
         "proc_name": "imprint-web",

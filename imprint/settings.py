@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before XFrameOptionsMiddleware, so it sees (and undoes, on embedded pages) its DENY.
+    "imprint.web.embedded.EmbeddedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -180,6 +182,12 @@ SHOPIFY_API_SECRET = _secrets[0] if _secrets else ""
 SHOPIFY_API_SECRET_PREVIOUS = _secrets[1] if len(_secrets) > 1 else ""
 SHOPIFY_API_VERSION = env_str("SHOPIFY_API_VERSION", "2026-10")
 SHOPIFY_ADMIN_ORIGIN = env_str("IMPRINT_SHOPIFY_ADMIN_ORIGIN", "")
+# Scopes asked for by the authorization-code install (/auth/install); keep in step with
+# shopify.app.toml, which Shopify uses for managed installs.
+SHOPIFY_SCOPES = env_str("SHOPIFY_SCOPES", "read_orders,read_products")
+# Fernet keys for the stores' access tokens at rest, newest first (imprint/shops/crypto.py).
+# Unset: one key derived from SECRET_KEY, which is fine for a single machine; production sets it.
+ENCRYPTION_KEYS = env_list("IMPRINT_ENCRYPTION_KEYS")
 # The order sync that heals lost webhooks: every installed store is synced once per interval
 # (0 turns the schedule off), looking back this many days (Shopify shows apps at most 60).
 SYNC_INTERVAL_MINUTES = env_int("IMPRINT_SYNC_INTERVAL_MINUTES", 15, minimum=0, maximum=1440)

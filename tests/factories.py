@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from imprint.catalog.models import Attachment, DigitalFile
 from imprint.orders.models import FinancialStatus, LineItem, Order
+from imprint.shops.crypto import token_encrypt
 from imprint.shops.models import Shop
 
 
@@ -23,7 +24,11 @@ class ShopFactory(factory.django.DjangoModelFactory):
     domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
     name = factory.Sequence(lambda n: f"Shop {n}")
     email = factory.Sequence(lambda n: f"owner{n}@shop.example")
-    access_token = factory.Sequence(lambda n: f"shpat_{n:032d}")
+    access_token_encrypted = factory.LazyAttribute(lambda o: token_encrypt(o.access_token))
+
+    class Params:
+        # The plaintext token: ShopFactory(access_token="") is a store without one.
+        access_token = factory.Sequence(lambda n: f"shpat_{n:032d}")
 
 
 class DigitalFileFactory(factory.django.DjangoModelFactory):

@@ -15,6 +15,7 @@ from imprint.catalog.models import Attachment, DigitalFile
 from imprint.catalog.storage import storage_open
 from imprint.cli import main
 from imprint.shops.models import Shop
+from imprint.shops.services import shop_token_get
 from tests.factories import AttachmentFactory, DigitalFileFactory
 from tests.processes import (
     Processes,
@@ -89,7 +90,7 @@ def test_shop_add_adds_a_shop_without_printing_its_token(capsys) -> None:
     assert out.splitlines()[0] == "Added shop-a.myshopify.com (Shop A)."
     assert TOKEN not in out + err
     shop = Shop.objects.get()
-    assert (shop.domain, shop.name, shop.access_token, shop.uninstalled_at) == (
+    assert (shop.domain, shop.name, shop_token_get(shop=shop), shop.uninstalled_at) == (
         "shop-a.myshopify.com",
         "Shop A",
         TOKEN,
@@ -99,7 +100,9 @@ def test_shop_add_adds_a_shop_without_printing_its_token(capsys) -> None:
 
 @pytest.mark.django_db
 def test_shop_add_again_reinstalls_an_uninstalled_shop(capsys, shop_a) -> None:
-    Shop.objects.filter(pk=shop_a.pk).update(uninstalled_at="2026-10-01T00:00:00Z", access_token="")
+    Shop.objects.filter(pk=shop_a.pk).update(
+        uninstalled_at="2026-10-01T00:00:00Z", access_token_encrypted=""
+    )
 
     code, out, err = run(capsys, "shop", "add", "shop-a.myshopify.com", "--token", TOKEN)
 
@@ -107,7 +110,7 @@ def test_shop_add_again_reinstalls_an_uninstalled_shop(capsys, shop_a) -> None:
     assert out.splitlines()[0] == "Updated shop-a.myshopify.com (Shop A)."
     assert TOKEN not in out + err
     shop_a.refresh_from_db()
-    assert (shop_a.uninstalled_at, shop_a.access_token) == (None, TOKEN)
+    assert (shop_a.uninstalled_at, shop_token_get(shop=shop_a)) == (None, TOKEN)
     assert Shop.objects.count() == 1
 
 
@@ -161,7 +164,7 @@ def test_shop_list_shows_every_shop_and_its_settings(capsys, shop_a, shop_b) -> 
         ["shop-a.myshopify.com", "Shop", "A", "installed", "30", "days", "5", "original"],
         ["shop-b.myshopify.com", "Shop", "B", "uninstalled", "unlimited", "5", "original"],
     ]
-    assert shop_a.access_token not in out
+    assert shop_token_get(shop=shop_a) not in out
 
 
 @pytest.mark.django_db
@@ -502,7 +505,7 @@ def test_console_script_adds_a_shop(transactional_db) -> None:
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("Added shop-a.myshopify.com (shop-a).\n")
     assert TOKEN not in result.stdout
-    assert list(Shop.objects.values_list("domain", "access_token")) == [
+    assert [(shop.domain, shop_token_get(shop=shop)) for shop in Shop.objects.all()] == [
         ("shop-a.myshopify.com", TOKEN)
     ]
 

@@ -23,6 +23,7 @@ from imprint.orders.models import Order, SyncRun
 from imprint.orders.selectors import orders_known
 from imprint.orders.services import order_ingest
 from imprint.shopify.admin import AdminClient, Clock, OrderRef, ShopifyError, SystemClock
+from imprint.shopify.oauth import admin_client_for
 from imprint.shops.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -225,9 +226,9 @@ def orders_sync(
     try:
         if shop.uninstalled_at is not None:
             raise _Failed(UNINSTALLED)
-        if not shop.access_token:
+        if not shop.has_token:
             raise _Failed(NO_TOKEN)
-        client = AdminClient(domain=shop.domain, access_token=shop.access_token, clock=clock)
+        client = admin_client_for(shop=shop, clock=clock)  # refreshes an expiring token
         with client:
             finished = _scan(
                 run=run, shop=shop, client=client, tally=tally, progress=progress, stop=stop
@@ -319,7 +320,7 @@ def orders_sync_schedule(*, now: dt.datetime | None = None) -> list[int]:
     shops = {
         f"{SCHEDULE_PREFIX}{domain}": (pk, domain)
         for pk, domain in Shop.objects.filter(uninstalled_at__isnull=True)
-        .exclude(access_token="")
+        .exclude(access_token_encrypted="")
         .values_list("pk", "domain")
     }
     have = set(PeriodicJob.objects.filter(name__in=shops).values_list("name", flat=True))

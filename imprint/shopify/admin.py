@@ -247,8 +247,12 @@ class AdminClient:
         origin: str | None = None,
         clock: Clock | None = None,
         http_client: httpx.Client | None = None,
+        on_unauthorized: Callable[[str], str | None] | None = None,
     ) -> None:
         self.domain = domain
+        # Called once with the refused token on a 401: a new token to retry with (an expiring
+        # token refreshed, imprint/shopify/oauth.py), or None to give up.
+        self._on_unauthorized = on_unauthorized
         self._token = access_token  # never logged: shopify_app redacts it in its own logs
         self.api_version = api_version or settings.SHOPIFY_API_VERSION
         self.clock: Clock = clock or SystemClock()
@@ -323,6 +327,7 @@ class AdminClient:
             self._wait_for_points(expected)
         transient = 0
         throttled = 0
+        reauthorized = False
         while True:
             result = admin_graphql_request(
                 query=query,
@@ -370,6 +375,12 @@ class AdminClient:
                     )
                 messages = "; ".join(str(e.get("message", "")) for e in errors) or "no message"
                 raise ShopifyQueryError(f"Shopify rejected the query: {messages}")
+            if status == 401 and self._on_unauthorized is not None and not reauthorized:
+                reauthorized = True  # one refresh and one retry: a second 401 is final
+                fresh = self._on_unauthorized(self._token)
+                if fresh and fresh != self._token:
+                    self._token = fresh
+                    continue
             if status == 401:
                 raise ShopifyAuthError("Shopify refused the access token; reinstall the app")
             if status == 403:

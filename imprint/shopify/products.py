@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from imprint.shopify.admin import AdminClient, ShopifyResponseInvalid
+from imprint.shopify.admin import ShopifyResponseInvalid
 from imprint.shops.models import Shop
 
 MAX_FIRST = 25  # with 25 variants each: about 700 of the 1,000 points one query may cost
@@ -66,7 +66,9 @@ def products_search(*, shop: Shop, query: str, first: int = 20) -> list[ProductI
     """Products whose title contains `query` (all when empty), by title, with their variants.
     Raises a ShopifyError when Shopify cannot be asked."""
     first = max(1, min(first, MAX_FIRST))
-    with AdminClient(domain=shop.domain, access_token=shop.access_token) as client:
+    from imprint.shopify.oauth import admin_client_for  # refreshes an expiring token
+
+    with admin_client_for(shop=shop) as client:
         result = client.query(
             PRODUCTS_QUERY, {"first": first, "query": products_search_query(query)}
         )

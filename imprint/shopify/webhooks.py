@@ -21,13 +21,24 @@ from imprint.orders.services import order_ingest, refund_apply
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from imprint.shopify.payloads import PayloadError, order_from_payload, refund_from_payload
 from imprint.shops.models import Shop
+from imprint.shops.privacy import (
+    PrivacyPayloadInvalid,
+    customer_redact_handle,
+    data_request_handle,
+    shop_erase,
+)
+from imprint.shops.services import scopes_normalize, shop_scopes_set, shop_uninstall
 
 logger = logging.getLogger(__name__)
 
 SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
-HANDLED_TOPICS = ORDER_TOPICS | {"refunds/create", "app/uninstalled"}
+# Shopify's mandatory privacy topics (`compliance_topics` in shopify.app.toml).
+PRIVACY_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+HANDLED_TOPICS = (
+    ORDER_TOPICS | PRIVACY_TOPICS | {"refunds/create", "app/uninstalled", "app/scopes_update"}
+)
 
 
 class WebhookRejected(Exception):
@@ -187,6 +198,8 @@ def _webhook_apply(delivery_id: int) -> str:
         return "missing"
     shop = delivery.shop
     topic = delivery.topic
+    if not delivery.body:
+        return "erased"  # a privacy request erased the body after this delivery was applied
     try:
         payload = json.loads(delivery.body)
         if topic in ORDER_TOPICS:
@@ -205,13 +218,20 @@ def _webhook_apply(delivery_id: int) -> str:
                 "Refund applied" if known else "Order not known yet: its refunds arrive with it"
             )
         elif topic == "app/uninstalled":
-            Shop.objects.filter(pk=shop.pk, uninstalled_at__isnull=True).update(
-                uninstalled_at=timezone.now()
-            )
-            outcome = "Shop marked uninstalled"
+            # Shopify has revoked the token already: forget it; the data stays until shop/redact.
+            changed = shop_uninstall(shop=shop)
+            outcome = "Shop marked uninstalled" if changed else "Shop was uninstalled already"
+        elif topic == "app/scopes_update":
+            current = payload.get("current")
+            if not isinstance(current, list) or not all(isinstance(s, str) for s in current):
+                raise PayloadError("current is not a list of scopes")
+            shop_scopes_set(shop=shop, scopes=current)
+            outcome = f"Scopes recorded: {scopes_normalize(current)}"
+        elif topic in PRIVACY_TOPICS:
+            outcome = _privacy_apply(delivery, shop, payload)
         else:
             outcome = f"Topic {topic} is not handled"
-    except PayloadError as error:
+    except (PayloadError, PrivacyPayloadInvalid) as error:
         logger.warning(
             "webhook %s (%s) has an unusable payload: %s", delivery.webhook_id, topic, error
         )
@@ -219,3 +239,17 @@ def _webhook_apply(delivery_id: int) -> str:
         return "failed"
     _finish(delivery, DeliveryStatus.PROCESSED, outcome)
     return "processed"
+
+
+def _privacy_apply(delivery: WebhookDelivery, shop: Shop, payload: dict[str, object]) -> str:
+    topic = delivery.topic
+    if topic == "customers/data_request":
+        request = data_request_handle(shop=shop, webhook_id=delivery.webhook_id, payload=payload)
+        return f"Data request {request.pk}: report ready in the admin's Privacy page"
+    if topic == "customers/redact":
+        request = customer_redact_handle(shop=shop, webhook_id=delivery.webhook_id, payload=payload)
+        orders = (request.report or {}).get("orders_erased", 0)
+        return f"Customer erased from {orders} order(s) (privacy request {request.pk})"
+    # shop/redact: this delivery survives, without its body and store, as the erasure's record.
+    erased = shop_erase(shop=shop, keep_delivery_id=delivery.pk)
+    return f"Store {shop.domain} erased: {erased.rows} rows and {erased.files} files deleted"

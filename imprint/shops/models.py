@@ -20,7 +20,13 @@ class Shop(models.Model):
     domain = models.CharField(max_length=255, unique=True)  # example.myshopify.com
     name = models.CharField(max_length=255)
     email = models.EmailField(blank=True)  # the store's contact address: Reply-To of its emails
-    access_token = models.CharField(max_length=255, blank=True)
+    # Tokens are stored encrypted (imprint/shops/crypto.py) and read through
+    # shop_token_get/shop_token_set only. Blank: no token (never installed, or uninstalled).
+    access_token_encrypted = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)  # None: never expires
+    refresh_token_encrypted = models.TextField(blank=True)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.CharField(max_length=1000, blank=True)  # granted, comma-separated
     installed_at = models.DateTimeField(auto_now_add=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
 
@@ -62,6 +68,10 @@ class Shop(models.Model):
     def is_installed(self) -> bool:
         return self.uninstalled_at is None
 
+    @property
+    def has_token(self) -> bool:
+        return bool(self.access_token_encrypted)
+
 
 class ProductSettings(models.Model):
     """A product's own download limits, used instead of the store's when its grants are issued.
@@ -92,3 +102,39 @@ class ProductSettings(models.Model):
 
     def __str__(self) -> str:
         return f"limits of product {self.product_id}"
+
+
+class PrivacyRequestKind(models.TextChoices):
+    DATA_REQUEST = "customers/data_request", "Customer data request"
+    CUSTOMER_REDACT = "customers/redact", "Customer erasure"
+
+
+class PrivacyRequestStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    COMPLETED = "completed", "Completed"
+
+
+class PrivacyRequest(models.Model):
+    """A privacy request from Shopify about one customer, and what Imprint did about it.
+
+    A data request keeps its report (JSON) until the store is erased, so the merchant can
+    download it. An erasure keeps the counts of what was erased, never the personal data.
+    `webhook_id` makes a repeated delivery of the same request change nothing.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="privacy_requests")
+    kind = models.CharField(max_length=32, choices=PrivacyRequestKind.choices)
+    status = models.CharField(
+        max_length=16, choices=PrivacyRequestStatus.choices, default=PrivacyRequestStatus.RECEIVED
+    )
+    webhook_id = models.CharField(max_length=255, unique=True)
+    payload = models.JSONField(default=dict)  # the request; an erasure keeps only the ids
+    report = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    completed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "-created"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk}"

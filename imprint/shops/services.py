@@ -1,7 +1,9 @@
-"""Shops: add one with its access token, change its download settings."""
+"""Shops: add one with its access token, keep its tokens (encrypted), uninstall it, change its
+settings."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import io
 import re
@@ -9,7 +11,10 @@ from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
 
+from imprint.shops.crypto import token_decrypt, token_encrypt, token_reencrypt
 from imprint.shops.models import (
     MAX_DOWNLOADS_LIMIT,
     MAX_EXPIRY_DAYS,
@@ -63,17 +68,112 @@ def shop_add(*, domain: str, token: str, name: str | None = None, email: str | N
             validate_email(email)
         except ValidationError:
             raise ShopInvalid(f"{email!r} is not an email address") from None
-    changes: dict[str, object] = {"access_token": token, "uninstalled_at": None}
+    changes: dict[str, object] = {}
     if name:
         changes["name"] = name.strip()[:255]
     if email:
         changes["email"] = email
-    shop, _ = Shop.objects.update_or_create(
-        domain=domain,
-        defaults=changes,
-        create_defaults={"name": domain.removesuffix(".myshopify.com"), "email": "", **changes},
-    )
+    with transaction.atomic():
+        shop, _ = Shop.objects.update_or_create(
+            domain=domain,
+            defaults=changes,
+            create_defaults={"name": domain.removesuffix(".myshopify.com"), "email": "", **changes},
+        )
+        # A custom app's `shpat_` token never expires and comes with no refresh token.
+        shop_token_set(shop=shop, access_token=token)
     return shop
+
+
+# --- access tokens -----------------------------------------------------------------------------
+
+
+def shop_token_set(
+    *,
+    shop: Shop,
+    access_token: str,
+    expires_at: dt.datetime | None = None,
+    refresh_token: str | None = None,
+    refresh_expires_at: dt.datetime | None = None,
+    scopes: str | None = None,
+) -> None:
+    """Store the store's new access token (encrypted), and install it again if it was uninstalled.
+
+    `expires_at` None is a token that never expires. `refresh_token` None clears the refresh token
+    (a new access token without one makes an old refresh token useless); `scopes` None keeps the
+    recorded scopes.
+    """
+    if not access_token:
+        raise ShopInvalid("the access token is empty")
+    shop.access_token_encrypted = token_encrypt(access_token)
+    shop.access_token_expires_at = expires_at
+    shop.refresh_token_encrypted = token_encrypt(refresh_token or "")
+    shop.refresh_token_expires_at = refresh_expires_at if refresh_token else None
+    shop.uninstalled_at = None
+    fields = [
+        "access_token_encrypted",
+        "access_token_expires_at",
+        "refresh_token_encrypted",
+        "refresh_token_expires_at",
+        "uninstalled_at",
+    ]
+    if scopes is not None:
+        shop.scopes = scopes_normalize(scopes)
+        fields.append("scopes")
+    shop.save(update_fields=fields)
+
+
+def shop_token_get(*, shop: Shop) -> str:
+    """The store's access token, decrypted; "" when it has none (never set, or uninstalled)."""
+    return token_decrypt(shop.access_token_encrypted)
+
+
+def shop_refresh_token_get(*, shop: Shop) -> str:
+    """The store's refresh token, decrypted; "" when it has none."""
+    return token_decrypt(shop.refresh_token_encrypted)
+
+
+def scopes_normalize(scopes: str | list[str]) -> str:
+    """Scopes as Imprint records them: sorted, comma-separated, without repeats."""
+    items = scopes.split(",") if isinstance(scopes, str) else scopes
+    return ",".join(sorted({item.strip() for item in items if item.strip()}))
+
+
+def shop_scopes_set(*, shop: Shop, scopes: str | list[str]) -> None:
+    Shop.objects.filter(pk=shop.pk).update(scopes=scopes_normalize(scopes))
+
+
+def shop_uninstall(*, shop: Shop, now: dt.datetime | None = None) -> bool:
+    """Mark the store uninstalled and forget its tokens (Shopify has revoked them). Its data stays
+    until Shopify's shop/redact. False if it was uninstalled already (a repeated delivery)."""
+    updated = Shop.objects.filter(pk=shop.pk, uninstalled_at__isnull=True).update(
+        uninstalled_at=now or timezone.now(),
+        access_token_encrypted="",
+        access_token_expires_at=None,
+        refresh_token_encrypted="",
+        refresh_token_expires_at=None,
+    )
+    return bool(updated)
+
+
+def tokens_reencrypt() -> int:
+    """Re-encrypt every stored token under the newest key; the number of stores rewritten.
+    Afterwards the older keys can be dropped from IMPRINT_ENCRYPTION_KEYS."""
+    count = 0
+    for shop_id in Shop.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            shop = (
+                Shop.objects.select_for_update()
+                .only("pk", "access_token_encrypted", "refresh_token_encrypted")
+                .get(pk=shop_id)
+            )
+            if not shop.access_token_encrypted and not shop.refresh_token_encrypted:
+                continue
+            Shop.objects.filter(pk=shop.pk).update(
+                access_token_encrypted=token_reencrypt(shop.access_token_encrypted),
+                refresh_token_encrypted=token_reencrypt(shop.refresh_token_encrypted),
+            )
+            count += 1
+    return count
 
 
 def _limit(value: int | None, *, label: str, maximum: int) -> int | None:

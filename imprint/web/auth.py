@@ -126,6 +126,13 @@ def session_authenticate(request: HttpRequest) -> ShopAuth | None:
 # (session tokens) is added here.
 AUTHENTICATORS: list[Authenticator] = [session_authenticate]
 
+# The embedded admin's session token comes first: it names the store of this very request, where a
+# sign-in cookie may be left over from another store. (Imported here, after ShopAuth exists:
+# imprint.web.embedded imports this module lazily.)
+from imprint.web.embedded import session_token_authenticate  # noqa: E402
+
+AUTHENTICATORS.insert(0, session_token_authenticate)
+
 
 def shop_authenticate(request: HttpRequest) -> ShopAuth | None:
     for authenticator in AUTHENTICATORS:

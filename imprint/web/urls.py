@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from imprint.web import views
+from imprint.web import privacy_views, views
 
 app_name = "web"
 
@@ -46,4 +46,6 @@ urlpatterns = [
     path("email/logo", views.email_logo_upload, name="email-logo-upload"),
     path("email/logo/remove", views.email_logo_remove, name="email-logo-remove"),
     path("email/test", views.email_test, name="email-test"),
+    path("privacy/", privacy_views.privacy, name="privacy"),
+    path("privacy/<int:request_id>/report", privacy_views.privacy_report, name="privacy-report"),
 ]

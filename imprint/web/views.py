@@ -589,7 +589,7 @@ def product_picker(request: ShopRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:100]
     problem = ""
     found = []
-    if not request.shop.access_token:
+    if not request.shop.has_token:
         problem = (
             "Imprint has no access to this store's products yet. Enter the product id instead."
         )

@@ -13,7 +13,7 @@ from imprint.delivery.services import grants_issue
 from imprint.orders.models import DeliveryStatus, Order, OrderActivity
 from imprint.shops.models import Shop
 from imprint.web.auth import login_link_create
-from tests.factories import LineItemFactory, OrderFactory
+from tests.factories import LineItemFactory, OrderFactory, ShopFactory
 from tests.processes import child_env, wait_until
 from tests.web.conftest import order_with_files, shopify_shop
 
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture
 def shop(transactional_db, settings, live_server) -> Shop:
     settings.PUBLIC_URL = live_server.url
-    return Shop.objects.create(
+    return ShopFactory(
         domain="shop-a.myshopify.com",
         name="Shop A",
         email="owner@shop-a.example",

@@ -18,6 +18,7 @@ from devstore.store import DevStore
 from imprint.orders.models import LineItem, Order
 from imprint.shopify.payloads import order_from_payload
 from imprint.shops.models import Shop
+from imprint.shops.services import shop_token_get
 from tests.factories import AttachmentFactory, DigitalFileFactory
 from tests.shopify.helpers import SECRET
 
@@ -34,7 +35,7 @@ class Devstore:
             domain=shop.domain,
             name=shop.name,
             plan=plan,
-            access_token=shop.access_token,
+            access_token=shop_token_get(shop=shop),
             app_secret=SECRET,
             webhook_url=webhook_url,
         )

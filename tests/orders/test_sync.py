@@ -246,7 +246,7 @@ def test_an_uninstalled_store_is_not_called_and_the_run_says_why(
 
 
 def test_a_store_without_a_token_is_not_called(sync_devstore: Devstore, shop_a: Shop) -> None:
-    Shop.objects.filter(pk=shop_a.pk).update(access_token="")
+    Shop.objects.filter(pk=shop_a.pk).update(access_token_encrypted="")
     shop_a.refresh_from_db()
 
     run = orders_sync(shop=shop_a, since=days_ago(60), clock=sync_devstore.clock)

@@ -12,6 +12,7 @@ from imprint.shops.services import (
     ShopSettingsInvalid,
     shop_add,
     shop_settings_update,
+    shop_token_get,
 )
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_shop_add_creates_a_shop_with_its_token() -> None:
     )
 
     shop.refresh_from_db()
-    assert (shop.domain, shop.name, shop.email, shop.access_token) == (
+    assert (shop.domain, shop.name, shop.email, shop_token_get(shop=shop)) == (
         "shop-a.myshopify.com",
         "Shop A",
         "owner@shop-a.example",
@@ -57,7 +58,7 @@ def test_shop_add_again_updates_the_token_and_keeps_the_rest(shop_a) -> None:
 
     shop.refresh_from_db()
     assert shop.pk == shop_a.pk
-    assert (shop.name, shop.email, shop.access_token) == (
+    assert (shop.name, shop.email, shop_token_get(shop=shop)) == (
         "Shop A",
         "owner@shop-a.example",
         "shpat_new",
@@ -67,13 +68,13 @@ def test_shop_add_again_updates_the_token_and_keeps_the_rest(shop_a) -> None:
 
 def test_shop_add_reinstalls_an_uninstalled_shop(shop_a) -> None:
     Shop.objects.filter(pk=shop_a.pk).update(
-        uninstalled_at=timezone.now() - dt.timedelta(days=1), access_token=""
+        uninstalled_at=timezone.now() - dt.timedelta(days=1), access_token_encrypted=""
     )
 
     shop = shop_add(domain=shop_a.domain, token="shpat_back", name="Shop A again")
 
     shop.refresh_from_db()
-    assert (shop.uninstalled_at, shop.access_token, shop.name) == (
+    assert (shop.uninstalled_at, shop_token_get(shop=shop), shop.name) == (
         None,
         "shpat_back",
         "Shop A again",

@@ -11,6 +11,7 @@ from devstore.store import DevStore
 from imprint.delivery.services import grants_issue
 from imprint.orders.models import Order
 from imprint.shops.models import Shop
+from imprint.shops.services import shop_token_get
 from imprint.web.auth import SESSION_LABEL_KEY, SESSION_SHOP_KEY
 from tests.factories import AttachmentFactory, DigitalFileFactory, LineItemFactory, OrderFactory
 
@@ -75,5 +76,8 @@ def shopify_shop(store: DevStore, shop: Shop) -> None:
     from tests.shopify.helpers import SECRET
 
     store.shop_create(
-        domain=shop.domain, name=shop.name, access_token=shop.access_token, app_secret=SECRET
+        domain=shop.domain,
+        name=shop.name,
+        access_token=shop_token_get(shop=shop),
+        app_secret=SECRET,
     )

@@ -87,7 +87,7 @@ def _app_urls() -> list[str]:
                 route = str(sub.pattern)
                 if route.startswith("login/"):
                     continue
-                for name in ("order_id", "file_id", "attachment_id", "product_id"):
+                for name in ("order_id", "file_id", "attachment_id", "product_id", "request_id"):
                     route = route.replace(f"<int:{name}>", "1")
                 urls.append("/app/" + route.replace("<str:action>", "reset"))
     return urls

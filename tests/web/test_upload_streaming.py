@@ -12,8 +12,8 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 
 from imprint.catalog.models import DigitalFile
-from imprint.shops.models import Shop
 from imprint.web.auth import SESSION_LABEL_KEY, SESSION_SHOP_KEY
+from tests.factories import ShopFactory
 from tests.processes import child_env, children_of, free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def _healthy(port: int) -> bool:
 
 
 def test_a_large_upload_streams_in_constant_memory(transactional_db, processes, tmp_path):
-    shop = Shop.objects.create(domain="big.myshopify.com", name="Big", access_token="shpat_big")
+    shop = ShopFactory(domain="big.myshopify.com", name="Big", access_token="shpat_big")
     session = SessionStore()
     session[SESSION_SHOP_KEY] = shop.pk
     session[SESSION_LABEL_KEY] = "test"
