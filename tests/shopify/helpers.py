@@ -15,7 +15,8 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
-SECRET = "imprint-test-secret"
+# 32 bytes or more: HS256 session tokens are signed with it too (RFC 7518 section 3.2).
+SECRET = "imprint-test-secret-signing-webhooks-and-tokens"
 
 
 def sample(name: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from imprint.emails.models import EmailLog
 from imprint.orders.models import Order
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from tests.factories import AttachmentFactory, DigitalFileFactory
-from tests.shopify.helpers import paid_order, post_webhook, run_queued, sample, sign
+from tests.shopify.helpers import SECRET, paid_order, post_webhook, run_queued, sample, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +97,8 @@ def test_same_webhook_three_times_sends_one_email(client, shop_a) -> None:
 
 
 def test_previous_secret_is_accepted_during_rotation(client, shop_a, settings) -> None:
-    settings.SHOPIFY_API_SECRET = "the-new-secret"
-    settings.SHOPIFY_API_SECRET_PREVIOUS = "imprint-test-secret"
+    settings.SHOPIFY_API_SECRET = "the-new-secret-after-rotation-32-bytes"
+    settings.SHOPIFY_API_SECRET_PREVIOUS = SECRET
 
     response = post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order())
 
