@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -12,13 +10,9 @@ from django.test import Client
 from imprint.shopify.install_views import STATE_COOKIE
 from imprint.shopify.oauth import query_hmac_message, query_hmac_valid
 from imprint.shops.models import Shop
-from tests.shopify.helpers import SECRET
+from tests.shopify.helpers import SECRET, sample
 
-VECTORS = json.loads(
-    (
-        Path(__file__).resolve().parents[3] / "shared/shopify/samples/hmac_test_vectors.json"
-    ).read_text()
-)["oauth_query_hmac"]
+VECTORS = sample("hmac_test_vectors")["oauth_query_hmac"]
 API_KEY = "imprint-test-client-id"
 
 
