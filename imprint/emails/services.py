@@ -191,8 +191,12 @@ def _classify(exc: Exception, *, to: str) -> SendFailure:
         )
     # Not a mail problem (a template or code error): retried like a transient one, so a bug that
     # is fixed and deployed still delivers, and bounded like every retry.
+    # The merchant sees this text on the order page: the exception goes to the server log only.
+    logger.error("email to %s could not be built or sent", to, exc_info=exc)
     return SendFailure(
-        f"Imprint could not send this email ({type(exc).__name__}: {exc}).", permanent=False
+        "Imprint could not send this email because of an internal error (recorded in the server "
+        "log). It will try again.",
+        permanent=False,
     )
 
 

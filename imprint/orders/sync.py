@@ -241,7 +241,12 @@ def orders_sync(
         status, fatal = SyncRun.Status.FAILED, str(error)
     except Exception as error:
         logger.exception("sync %s of %s failed", run.pk, shop.domain)
-        status, fatal = SyncRun.Status.FAILED, f"Unexpected error: {type(error).__name__}: {error}"
+        # The merchant sees this text: the exception itself goes to the server log only.
+        status, fatal = (
+            SyncRun.Status.FAILED,
+            "Imprint hit an unexpected error and stopped the sync. It is recorded in the server "
+            "log; run the sync again, and contact support if it keeps happening.",
+        )
     except BaseException:
         # Killed from the terminal mid-order (a second Ctrl-C): record what was done, then go.
         _finish(run, tally, client, SyncRun.Status.PARTIAL, "Interrupted.", began, clock)

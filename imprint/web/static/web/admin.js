@@ -63,6 +63,15 @@
       if (status) { status.textContent = "The upload was interrupted. Check your connection and try again."; }
     });
     if (status) { status.textContent = "Uploading " + file.name + "…"; }
+    // Inside Shopify's admin the iframe's cookies may be blocked: the request carries a fresh
+    // App Bridge session token instead, as every htmx request there does (embedded.js).
+    if (window.shopify && typeof window.shopify.idToken === "function") {
+      window.shopify.idToken().then(function (token) {
+        request.setRequestHeader("Authorization", "Bearer " + token);
+        request.send(file);
+      });
+      return;
+    }
     request.send(file);
   }
 
