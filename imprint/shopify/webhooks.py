@@ -168,24 +168,33 @@ def _finish(delivery: WebhookDelivery, status: str, outcome: str) -> None:
 def webhook_process(*, delivery_id: int, attempt: int = 1) -> str:
     """Apply one recorded delivery. Safe to run twice: ingest is idempotent.
 
-    A database that is briefly unavailable or locked is retried with backoff; an unusable payload
-    is marked failed at once, since retrying cannot help.
+    An unusable payload is marked failed at once, since retrying cannot help. Anything else that
+    goes wrong (a database briefly unavailable or locked, or a bug) is retried with backoff, so a
+    fix deployed meanwhile still delivers; after the last attempt the delivery is marked failed,
+    visibly, and the scheduled sync remains the safety net for its order.
     """
     try:
         return _webhook_apply(delivery_id)
-    except (OperationalError, InterfaceError) as error:
+    except Exception as error:
+        transient = isinstance(error, OperationalError | InterfaceError)
+        logger.log(
+            logging.WARNING if transient else logging.ERROR,
+            "webhook %s: attempt %s failed",
+            delivery_id,
+            attempt,
+            exc_info=not transient,
+        )
         if attempt >= settings.JOB_MAX_ATTEMPTS:
+            reason = "the database was unavailable" if transient else "an internal error"
             WebhookDelivery.objects.filter(pk=delivery_id).update(
                 status=DeliveryStatus.FAILED,
-                outcome=f"Gave up after {attempt} attempts: {error}"[:2000],
+                outcome=f"Gave up after {attempt} attempts: {reason} (see the server log).",
+                processed_at=timezone.now(),
             )
             return "failed"
         from imprint.shopify.tasks import webhook_process_task
 
         delay = dt.timedelta(seconds=backoff_seconds(attempt))
-        logger.warning(
-            "webhook %s: attempt %s failed (%s), retrying in %s", delivery_id, attempt, error, delay
-        )
         webhook_process_task.using(run_after=timezone.now() + delay).enqueue(
             delivery_id=delivery_id, attempt=attempt + 1
         )

@@ -366,3 +366,30 @@ def test_a_briefly_unavailable_database_is_retried_later(
 
     assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
     assert EmailLog.objects.count() == 1
+
+
+def test_an_unexpected_error_is_retried_then_marked_failed_without_internals(
+    client, shop_a, monkeypatch, settings
+) -> None:
+    from imprint.shopify import webhooks
+
+    settings.JOB_MAX_ATTEMPTS = 2
+    post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order())
+
+    def broken(**kwargs):  # type: ignore[no-untyped-def]
+        raise KeyError("secret internals")
+
+    monkeypatch.setattr(webhooks, "order_ingest", broken)
+    run_queued("webhook_process_task")
+    retry = DBTaskResult.objects.get(status="READY")
+    assert retry.args_kwargs["kwargs"]["attempt"] == 2
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.RECEIVED
+
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=retry.enqueued_at)
+    run_queued("webhook_process_task")
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.outcome == "Gave up after 2 attempts: an internal error (see the server log)."
+    assert DBTaskResult.objects.filter(status="READY").count() == 0
+    assert Order.objects.count() == 0
