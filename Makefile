@@ -51,4 +51,5 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/end_to_end.py $(BENCH_ARGS)
 	$(BIN)/python bench/downloads.py
 	$(BIN)/python bench/emails.py
-	if [ -f bench/sync.py ]; then $(BIN)/python bench/sync.py; fi
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/orders_page.py

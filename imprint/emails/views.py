@@ -1,7 +1,8 @@
 """The local mailbox pages: what Imprint "sent" while no mail server is configured.
 
 Only while the mailbox is the configured backend, and only to a visitor on this machine: the
-messages hold live download links. Signed-in merchants come with the admin.
+messages hold live download links. It is not opened to signed-in merchants: it holds every
+store's messages, and a merchant must never see another store's customers.
 """
 
 from __future__ import annotations
