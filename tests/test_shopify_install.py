@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -312,3 +313,105 @@ def test_the_migrate_tokens_command_migrates_each_old_token(
     assert out.getvalue() == "Migrated 1 store(s) to expiring tokens; 0 failed.\n"
     shop.refresh_from_db()
     assert shop.access_token_expires_at == START + dt.timedelta(hours=1)
+
+
+def _replay(client: Client, receiver: WebhookReceiver) -> None:
+    """Hand Imprint every webhook the devstore sent to the receiver, as Shopify would, once."""
+    for sent in receiver.received:
+        headers = {
+            "HTTP_" + name.upper().replace("-", "_"): value
+            for name, value in sent.headers.items()
+            if name.lower().startswith("x-shopify-")
+        }
+        answer = client.post(
+            "/webhooks/shopify", data=sent.body, content_type="application/json", **headers
+        )
+        assert answer.status_code == 200
+    receiver.received.clear()
+    run_queued()
+
+
+def test_a_whole_life_install_orders_uninstall_reinstall_and_shop_redact_in_the_devstore(
+    client: Client,
+    app: DevStoreServer,
+    devstore: DevStore,
+    devstore_clock: FakeClock,
+    webhook_receiver: WebhookReceiver,
+    traveller: time_machine.Coordinates,
+) -> None:
+    from django.core import mail
+
+    from imprint.catalog.models import DigitalFile
+    from imprint.catalog.services import file_attach, file_store
+    from imprint.catalog.storage import storage_exists
+    from imprint.delivery.models import DownloadGrant
+    from imprint.delivery.services import grant_link_token
+    from imprint.orders.models import LineItem, Order
+    from tests.shopify.helpers import post_webhook
+    from tests.shops.privacy_helpers import privacy_sample
+    from tests.test_store_lifecycle import _rows_of
+
+    devstore.shop_update(shop=DEVSTORE_DOMAIN, webhook_url=webhook_receiver.url)
+
+    # Installed from the admin: the first load exchanges its session token for an access token.
+    assert first_load(client, app).status_code == 200  # type: ignore[attr-defined]
+    shop = Shop.objects.get(domain=DEVSTORE_DOMAIN)
+    product = devstore.product_create(shop=DEVSTORE_DOMAIN, title="Field Guide")
+    with io.BytesIO(b"%PDF-1.7 field guide\n" * 100) as source:
+        stored = file_store(
+            shop=shop, source=source, name="guide.pdf", content_type="application/pdf"
+        )
+    file_attach(file=stored, product_id=product.id)
+
+    # Orders flow: the devstore's signed webhooks, the email, a download.
+    devstore.order_create(
+        shop=DEVSTORE_DOMAIN, lines=[(product.variants[0].id, 1)], email="zoe@example.com"
+    )
+    assert devstore.webhooks.wait_idle(5)
+    _replay(client, webhook_receiver)
+    order = Order.objects.get(shop=shop)
+    assert [m.to for m in mail.outbox] == [["zoe@example.com"]]
+    grant = DownloadGrant.objects.get(order=order)
+    assert client.get(f"/d/{grant_link_token(grant)}/file").status_code == 200
+
+    # Uninstalled: the devstore revokes the token and tells Imprint.
+    devstore.shop_uninstall(shop=DEVSTORE_DOMAIN)
+    assert devstore.webhooks.wait_idle(5)
+    _replay(client, webhook_receiver)
+    shop.refresh_from_db()
+    assert (shop.is_installed, shop_token_get(shop=shop)) == (False, "")
+
+    # Reinstalled: a new token exchange on the next first load; the data is still there.
+    advance(traveller, devstore_clock, dt.timedelta(hours=1))
+    devstore.shop_install(shop=DEVSTORE_DOMAIN, access_token="shpat_reinstalled")
+    assert first_load(client, app).status_code == 200  # type: ignore[attr-defined]
+    shop.refresh_from_db()
+    assert shop.is_installed
+    assert admin_shop_name(shop) == "Devstore A"
+    assert Order.objects.filter(shop=shop).count() == 1
+
+    # Uninstalled for good; Shopify's shop/redact comes 48 hours later.
+    devstore.shop_uninstall(shop=DEVSTORE_DOMAIN)
+    assert devstore.webhooks.wait_idle(5)
+    _replay(client, webhook_receiver)
+    ids = {
+        "shop": {shop.pk},
+        "order": {order.pk},
+        "line": set(LineItem.objects.filter(order=order).values_list("pk", flat=True)),
+        "grant": {grant.pk},
+        "file": {stored.pk},
+    }
+    assert _rows_of(ids)["orders.Order.shop"] == 1
+    advance(traveller, devstore_clock, dt.timedelta(hours=48))
+    response = post_webhook(
+        client,
+        topic="shop/redact",
+        shop=DEVSTORE_DOMAIN,
+        payload=privacy_sample("shop_redact", shop),
+    )
+    run_queued()
+
+    assert response.status_code == 200
+    assert {label: count for label, count in _rows_of(ids).items() if count} == {}
+    assert not DigitalFile.objects.filter(pk=stored.pk).exists()
+    assert storage_exists(stored.storage_name) is False
