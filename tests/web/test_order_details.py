@@ -227,12 +227,40 @@ def test_restrict_then_restore(client_a, shop_a):
     assert "Restored access to 2 download link(s)." in restored
 
 
-def test_pages_never_show_raw_exception_text(client_a, shop_a):
+def test_unexpected_failures_reach_pages_without_their_exception_text(
+    client_a, shop_a, monkeypatch
+):
+    """A bug in the email job or the sync is described to the merchant in plain words; the
+    exception itself (which may hold internals) goes to the server log only."""
+    from imprint.emails import services as email_services
+    from imprint.orders import sync as sync_module
+    from imprint.orders.sync import orders_sync
+    from tests.shopify.helpers import run_queued
+
+    marker = "internal-detail-4711"
+
+    def broken(**kwargs):  # type: ignore[no-untyped-def]
+        raise KeyError(marker)
+
     order = order_with_files(shop_a)
-    for url in (f"/app/orders/{order.pk}", f"/app/orders/{order.pk}/confirm/extend"):
+    from imprint.emails.services import email_delivery_queue
+
+    email_delivery_queue(order=order)
+    monkeypatch.setattr(email_services, "delivery_email_render", broken)
+    with pytest.raises(KeyError):  # re-raised for the worker's log, after the row was updated
+        run_queued("email_send_task")
+    monkeypatch.setattr(sync_module, "admin_client_for", broken)
+    run = orders_sync(shop=shop_a)
+
+    assert EmailLog.objects.get(order=order).last_error.startswith("Imprint could not send")
+    assert run.status == "failed"
+    for url in (f"/app/orders/{order.pk}", "/app/settings/orders"):
         html = client_a.get(url).content.decode()
+        assert marker not in html
+        assert "KeyError" not in html
         assert "Traceback" not in html
-        assert "Exception" not in html
+    assert "could not send this email" in client_a.get(f"/app/orders/{order.pk}").content.decode()
+    assert "unexpected error" in client_a.get("/app/settings/orders").content.decode()
 
 
 def test_another_store_cannot_see_the_first_stores_orders_in_search(client_b, shop_a):
