@@ -104,7 +104,11 @@ def add_subcommands(commands: Any) -> argparse.ArgumentParser:
     parser.set_defaults(handler=run, devstore_command=None)
     sub = parser.add_subparsers(dest="devstore_command", metavar="DEVSTORE_COMMAND")
     order = sub.add_parser("order", help="place an order in a running devstore")
-    order.add_argument("--url", required=True, help="the devstore, e.g. http://127.0.0.1:8100")
+    order.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{DEFAULT_PORT}",
+        help="the running devstore (default: %(default)s, where `imprint devstore` listens)",
+    )
     order.add_argument("--shop", required=True, metavar="DOMAIN", help="NAME.myshopify.com")
     order.add_argument("--product", required=True, metavar="ID", help="product id or gid")
     order.add_argument("--variant", metavar="ID", help="variant id or gid (default: the first)")
