@@ -239,7 +239,7 @@ def orders_sync(
             status = SyncRun.Status.FAILED
     except (_Failed, ShopifyError) as error:
         status, fatal = SyncRun.Status.FAILED, str(error)
-    except Exception as error:
+    except Exception:
         logger.exception("sync %s of %s failed", run.pk, shop.domain)
         # The merchant sees this text: the exception itself goes to the server log only.
         status, fatal = (
