@@ -43,6 +43,9 @@ def database_config(
         # test runs on one machine never share one.
         test_name = f"test_imprint_{os.getpid()}.sqlite3"
         config["TEST"] = {"NAME": str(Path(config["NAME"]).with_name(test_name))}
+        # Keep connections: opening one runs the PRAGMAs above, and the job worker would otherwise
+        # reconnect after every job (django-tasks-db closes connections past their age).
+        config["CONN_MAX_AGE"] = None
     else:
         config["ENGINE"] = "django.db.backends.postgresql"
         # Workers keep their connection between jobs; the web process reuses it across requests.
