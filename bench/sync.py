@@ -53,14 +53,12 @@ def main() -> int:
     from django.utils import timezone
 
     from devstore.clock import Clock, FakeClock
-    from devstore.payloads import order_payload
     from devstore.server import devstore_serve
     from devstore.store import PLANS, DevStore
     from imprint.catalog.services import file_attach, file_store
-    from imprint.orders.models import LineItem, Order
     from imprint.orders.sync import orders_sync
-    from imprint.shopify.payloads import order_from_payload
     from imprint.shops.services import shop_add
+    from tests.orders.sync_helpers import orders_record_delivered
 
     call_command("migrate", interactive=False, verbosity=0)
     clock = FakeClock(start=time.time()) if args.clock == "fake" else Clock()
@@ -85,39 +83,7 @@ def main() -> int:
     missing = orders[::step]
     lost_ids = {o.id for o in missing}
     known = [o for o in orders if o.id not in lost_ids]
-    rows = []
-    for devorder in known:
-        data = order_from_payload(order_payload(devorder, record))
-        rows.append(
-            Order(
-                shop=shop,
-                shopify_id=data.shopify_id,
-                name=data.name,
-                email=data.email,
-                financial_status=data.financial_status,
-                shopify_created_at=data.created_at,
-                shopify_updated_at=data.updated_at,
-                has_digital_items=True,
-                delivery_status="processed",
-                delivered_at=data.created_at,
-            )
-        )
-    Order.objects.bulk_create(rows, batch_size=1000)
-    by_id = dict(Order.objects.filter(shop=shop).values_list("shopify_id", "pk"))
-    LineItem.objects.bulk_create(
-        [
-            LineItem(
-                order_id=by_id[o.id],
-                shopify_id=line.id,
-                product_id=line.product_id,
-                variant_id=line.variant_id,
-                title=line.title,
-            )
-            for o in known
-            for line in o.line_items
-        ],
-        batch_size=1000,
-    )
+    orders_record_delivered(shop=shop, orders=known, record=record)
 
     server = devstore_serve(store, host="127.0.0.1", port=0)
     settings.SHOPIFY_ADMIN_ORIGIN = server.url

@@ -12,6 +12,7 @@ import pytest
 from devstore.clock import FakeClock
 from devstore.models import Order as DevOrder
 from devstore.models import Product
+from devstore.models import Shop as DevShop
 from devstore.payloads import order_payload
 from devstore.server import devstore_serve
 from devstore.store import DevStore
@@ -49,42 +50,9 @@ class Devstore:
         return product
 
     def known(self, shop: Shop, orders: list[DevOrder]) -> None:
-        """Record orders in Imprint as their webhooks would have (the same REST payload and
-        mapping), in bulk: these stand for the orders whose webhooks did arrive."""
-        record = self.store.shop(shop.domain)
-        rows = []
-        for devorder in orders:
-            data = order_from_payload(order_payload(devorder, record))
-            rows.append(
-                Order(
-                    shop=shop,
-                    shopify_id=data.shopify_id,
-                    name=data.name,
-                    email=data.email,
-                    financial_status=data.financial_status,
-                    shopify_created_at=data.created_at,
-                    shopify_updated_at=data.updated_at,
-                    has_digital_items=True,
-                    delivery_status="processed",
-                    delivered_at=data.created_at,
-                )
-            )
-        Order.objects.bulk_create(rows, batch_size=500)
-        by_id = dict(Order.objects.filter(shop=shop).values_list("shopify_id", "pk"))
-        LineItem.objects.bulk_create(
-            [
-                LineItem(
-                    order_id=by_id[devorder.id],
-                    shopify_id=line.id,
-                    product_id=line.product_id,
-                    variant_id=line.variant_id,
-                    title=line.title,
-                )
-                for devorder in orders
-                for line in devorder.line_items
-            ],
-            batch_size=500,
-        )
+        """Record orders in Imprint as their webhooks would have: these stand for the orders
+        whose webhooks did arrive."""
+        orders_record_delivered(shop=shop, orders=orders, record=self.store.shop(shop.domain))
 
     def points(self, shop: Shop) -> tuple[float, int, int]:
         """(actual points spent, requests, throttled requests) by this shop."""
@@ -116,3 +84,41 @@ def days_ago(days: float) -> dt.datetime:
     from django.utils import timezone
 
     return timezone.now() - dt.timedelta(days=days)
+
+
+def orders_record_delivered(*, shop: Shop, orders: list[DevOrder], record: DevShop) -> None:
+    """Record devstore orders in Imprint in bulk, from the same REST payloads and mapping as
+    their webhooks, as already delivered (the sync tests and bench/sync.py seed with it)."""
+    rows = []
+    for devorder in orders:
+        data = order_from_payload(order_payload(devorder, record))
+        rows.append(
+            Order(
+                shop=shop,
+                shopify_id=data.shopify_id,
+                name=data.name,
+                email=data.email,
+                financial_status=data.financial_status,
+                shopify_created_at=data.created_at,
+                shopify_updated_at=data.updated_at,
+                has_digital_items=True,
+                delivery_status="processed",
+                delivered_at=data.created_at,
+            )
+        )
+    Order.objects.bulk_create(rows, batch_size=500)
+    by_id = dict(Order.objects.filter(shop=shop).values_list("shopify_id", "pk"))
+    LineItem.objects.bulk_create(
+        [
+            LineItem(
+                order_id=by_id[devorder.id],
+                shopify_id=line.id,
+                product_id=line.product_id,
+                variant_id=line.variant_id,
+                title=line.title,
+            )
+            for devorder in orders
+            for line in devorder.line_items
+        ],
+        batch_size=500,
+    )
