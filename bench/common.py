@@ -29,6 +29,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_ready(port: int, timeout: float = 60) -> None:
+    """Poll /healthz until Imprint answers 200, at most `timeout` seconds."""
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"Imprint did not answer on port {port} within {timeout:g} s")
+
+
 def machine() -> str:
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
     return (
@@ -38,7 +55,10 @@ def machine() -> str:
 
 
 def quantile(values: list[float], q: int) -> float:
-    return statistics.quantiles(sorted(values), n=100)[q - 1] if len(values) > 1 else values[0]
+    # "inclusive": the p99 of a small sample stays within it (the default extrapolates past max).
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(sorted(values), n=100, method="inclusive")[q - 1]
 
 
 def bench_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:

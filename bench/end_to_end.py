@@ -39,23 +39,11 @@ from common import (
     machine,
     quantile,
     seed_orders,
+    wait_ready,
 )
 from postgres import postgres_database
 
 FIRST_ID = 8_000_000_000
-
-
-def _wait_ready(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("Imprint did not start")
 
 
 def _client(
@@ -130,7 +118,7 @@ def main() -> None:
             start_new_session=True,
         )
         try:
-            _wait_ready(port)
+            wait_ready(port)
             if options.scale:
                 # Let the worker send the seeded emails first: only the run's orders are timed.
                 seeded = options.scale * total

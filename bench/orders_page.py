@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,28 +23,11 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
+from common import free_port, wait_ready
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 200.0
 BATCH = 5000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("imprint web did not start")
 
 
 def seed(orders: int) -> tuple[str, dict[str, str]]:

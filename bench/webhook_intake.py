@@ -23,7 +23,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,40 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret"
-SHOP = "bench.myshopify.com"
-SAMPLE = ROOT / "tests" / "fixtures" / "shopify" / "orders_paid.json"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def imprint(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "imprint.cli", *args],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def wait_ready(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("Imprint did not start")
+from common import ROOT, SAMPLE, SECRET, SHOP, free_port, imprint, wait_ready
 
 
 def order_body(index: int) -> bytes:
@@ -121,7 +87,7 @@ def measure(
     with multiprocessing.Pool(clients) as pool:
         results = pool.map(client, [(port, kind, seconds, i, interval) for i in range(clients)])
     latencies = sorted(x for chunk in results for x in chunk)
-    quantiles = statistics.quantiles(latencies, n=100)
+    quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
         "requests": len(latencies),
         "rps": len(latencies) / seconds,
