@@ -265,3 +265,46 @@ def test_pages_read_on_a_phone(browser, shop: Shop) -> None:
         screenshot(page, "orders-phone")
     finally:
         context.close()
+
+
+def test_a_file_dropped_on_the_page_uploads_with_a_progress_bar(page: Page, shop: Shop) -> None:
+    from imprint.catalog.models import DigitalFile
+
+    sign_in(page, shop)
+    page.get_by_role("link", name="Files", exact=True).click()
+    zone = page.locator("form[data-upload] .dropzone").first
+    # The page is left when the upload ends: keep the highest value the bar showed meanwhile.
+    page.evaluate(
+        """() => {
+            const bar = document.querySelector("form[data-upload] progress");
+            sessionStorage.setItem("progress", "-1");
+            new MutationObserver(() => {
+                if (!bar.hidden) {
+                    const seen = Number(sessionStorage.getItem("progress"));
+                    sessionStorage.setItem("progress", String(Math.max(seen, bar.value)));
+                }
+            }).observe(bar, {attributes: true});
+        }"""
+    )
+    # The drop event a browser fires when a file is dragged in from the desktop.
+    dropped = page.evaluate_handle(
+        """() => {
+            const data = new DataTransfer();
+            const bytes = new Uint8Array(3 * 1024 * 1024).fill(65);
+            data.items.add(new File([bytes], "Dropped Guide.pdf", {type: "application/pdf"}));
+            return data;
+        }"""
+    )
+    zone.dispatch_event("dragenter", {"dataTransfer": dropped})
+    expect(zone).to_have_class(re.compile(r"\bover\b"))
+    zone.dispatch_event("drop", {"dataTransfer": dropped})
+
+    _banner(page, "Dropped Guide.pdf uploaded.")
+    stored = DigitalFile.objects.get(shop=shop)
+    assert (stored.name, stored.size, stored.content_type) == (
+        "Dropped Guide.pdf",
+        3 * 1024 * 1024,
+        "application/pdf",
+    )
+    # The bar was shown and filled while the bytes went up.
+    assert page.evaluate("() => sessionStorage.getItem('progress')") == "100"
