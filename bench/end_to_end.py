@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="`imprint serve --workers`")
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--scale", type=int, default=0)
     options = parser.parse_args()
@@ -111,7 +112,16 @@ def main() -> None:
             # (delivered, their emails sent or queued before the server starts and drained).
             seed_orders(env, first=10_000_000, count=options.scale * total)
         server = subprocess.Popen(
-            [sys.executable, "-m", "imprint.cli", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "imprint.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(options.workers),
+            ],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -155,7 +165,8 @@ def main() -> None:
     latencies = [arrived[i] - schedule[i] for i in range(total) if i in arrived]
     database = "PostgreSQL" if options.postgres else "SQLite"
     print(
-        f"end to end: {total} orders at {options.rate:g}/s for {options.seconds:g} s, {database}"
+        f"end to end: {total} orders at {options.rate:g}/s for {options.seconds:g} s, {database}, "
+        f"{options.workers} worker(s)"
         f"{f', {options.scale}x orders already in the database' if options.scale else ''}; "
         f"{machine()}"
     )

@@ -62,6 +62,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers") from None
+    if not 1 <= count <= 32:
+        raise argparse.ArgumentTypeError(f"{count} workers: choose from 1 to 32")
+    return count
+
+
 def _count_or_unlimited(text: str) -> int | None:
     """A whole number, or `unlimited` (None). The range is the service's to check."""
     if text.strip().lower() == "unlimited":
@@ -240,9 +250,11 @@ def _serve(args: argparse.Namespace) -> int:
     connections.close_all()  # the children open their own
 
     web = _Child("web", ["web", "--host", args.host, "--port", str(args.port)])
-    supervisor = _Supervisor(
-        [web, _Child("worker", ["worker"]), _Child("scheduler", ["scheduler"])]
-    )
+    workers = [
+        _Child("worker" if args.workers == 1 else f"worker {n}", ["worker"])
+        for n in range(1, args.workers + 1)
+    ]
+    supervisor = _Supervisor([web, *workers, _Child("scheduler", ["scheduler"])])
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, supervisor.on_signal)
     for child in supervisor.children:
@@ -606,6 +618,12 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="migrate, then run the web server, a worker and a scheduler"
     )
     address(serve)
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="worker processes to run (default: %(default)s; one per spare core helps at high rates)",
+    )
     serve.set_defaults(handler=_serve)
     web = commands.add_parser("web", help="run the web server (gunicorn)")
     address(web)

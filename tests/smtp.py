@@ -8,10 +8,13 @@ Register with `pytest_plugins = ["tests.smtp"]` in tests/conftest.py, then:
 
     smtp_server.refuse_with(421)              # RCPT answered "421 ..." until accept()
     smtp_server.refuse_with(550, at="data")   # or the DATA command answered
+    smtp_server.refuse_with(550, to="x@y.example")  # only that address (its RCPT, or its DATA)
     smtp_server.accept()                      # back to normal
     smtp_server.hold()                        # DATA waits (bounded) until release()
     smtp_server.wait_until_held(timeout=5)    # a client is now inside DATA
     smtp_server.release()
+    smtp_server.connections                   # SMTP sessions opened so far (counted at EHLO)
+    smtp_server.message_connections           # the session (1, 2, ...) each message came over
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -67,8 +71,11 @@ class SMTPServer:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs) per message
         self.abandoned = 0  # held messages whose client went away before the answer
+        self.connections = 0  # SMTP sessions that said EHLO (the server's own check does not)
+        self.message_connections: list[int] = []  # per message, the session (1, 2, ...) it used
         self._lock = threading.Lock()
-        self._refusal: tuple[str, str] | None = None  # (stage, reply)
+        self._refusal: tuple[str, str, str | None] | None = None  # (stage, reply, address)
+        self._session_numbers: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._released = threading.Event()
         self._released.set()
         self._held = 0
@@ -76,11 +83,18 @@ class SMTPServer:
     # --- controls ---------------------------------------------------------------------------
 
     def refuse_with(
-        self, code: int, text: str | None = None, *, at: Literal["rcpt", "data"] = "rcpt"
+        self,
+        code: int,
+        text: str | None = None,
+        *,
+        at: Literal["rcpt", "data"] = "rcpt",
+        to: str | None = None,
     ) -> None:
-        """Answer `code` to every RCPT (or DATA) until accept()."""
+        """Answer `code` to every RCPT (or DATA) until accept(); with `to`, only to the RCPT of
+        that address (or the DATA of a message to it)."""
+        reply = f"{code} {text or _TEXTS.get(code, 'Refused by the test server')}"
         with self._lock:
-            self._refusal = (at, f"{code} {text or _TEXTS.get(code, 'Refused by the test server')}")
+            self._refusal = (at, reply, to)
 
     def accept(self) -> None:
         with self._lock:
@@ -122,19 +136,32 @@ class SMTPServer:
         with self._lock:
             self.messages.clear()
             self.envelopes.clear()
+            self.message_connections.clear()
 
     # --- aiosmtpd hooks -----------------------------------------------------------------------
 
-    def _refusal_at(self, stage: str) -> str | None:
+    def _refusal_at(self, stage: str, addresses: list[str]) -> str | None:
         with self._lock:
-            if self._refusal is not None and self._refusal[0] == stage:
-                return self._refusal[1]
+            if self._refusal is not None:
+                at, reply, to = self._refusal
+                if at == stage and (to is None or to in addresses):
+                    return reply
         return None
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd does itself when there is no hook
+        with self._lock:
+            if session not in self._session_numbers:  # a second EHLO is the same session
+                self.connections += 1
+                self._session_numbers[session] = self.connections
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        refusal = self._refusal_at("rcpt")
+        refusal = self._refusal_at("rcpt", [address])
         if refusal is not None:
             return refusal
         envelope.rcpt_tos.append(address)
@@ -159,7 +186,7 @@ class SMTPServer:
             finally:
                 with self._lock:
                     self._held -= 1
-        refusal = self._refusal_at("data")
+        refusal = self._refusal_at("data", envelope.rcpt_tos)
         if refusal is not None:
             return refusal
         content = envelope.original_content or envelope.content
@@ -168,6 +195,7 @@ class SMTPServer:
         with self._lock:
             self.messages.append(message)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.message_connections.append(self._session_numbers.get(session, 0))
         return "250 Message accepted for delivery"
 
 

@@ -588,3 +588,34 @@ def test_serve_runs_web_worker_and_scheduler_restarts_a_dead_one_and_stops_them_
     assert serve.stop(signum=signal.SIGINT, timeout=60) == 0, processes.outputs()
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
     assert "Traceback" not in serve.output()
+
+
+@pytest.mark.parametrize("value", ["0", "33", "two"])
+def test_serve_with_a_bad_number_of_workers_is_a_usage_error(capsys, value: str) -> None:
+    code, _, err = run(capsys, "serve", "--workers", value)
+
+    assert code == 2
+    assert "argument --workers:" in err
+
+
+def test_serve_runs_as_many_workers_as_asked(transactional_db, processes: Processes) -> None:
+    port = free_port()
+    env = child_env(IMPRINT_EMAIL_URL="", IMPRINT_WEB_WORKERS="1", IMPRINT_WEB_THREADS="2")
+    serve = processes.start("serve", "--port", str(port), "--workers", "3", env=env)
+    try:
+        wait_until(lambda: _healthz(port) == 200, timeout=60, what="the web server")
+        wait_until(
+            lambda: (
+                len(
+                    [c for c in children_of(serve.pid).values() if c.endswith("imprint.cli worker")]
+                )
+                == 3
+            ),
+            timeout=30,
+            what="three workers",
+        )
+    except TimeoutError:
+        pytest.fail(processes.outputs())
+    commands = sorted(cmd.split("imprint.cli ", 1)[1] for cmd in children_of(serve.pid).values())
+    assert commands == ["scheduler", f"web --host 127.0.0.1 --port {port}"] + ["worker"] * 3
+    assert serve.stop(signum=signal.SIGTERM, timeout=60) == 0, processes.outputs()

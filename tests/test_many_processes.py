@@ -1,7 +1,7 @@
 """Imprint on many processes at once, as on many machines: several `imprint web`, several
 `imprint worker` and two `imprint scheduler` against one database, a burst of signed paid-order
-webhooks, a real SMTP server. Every order is delivered exactly once, no job runs twice, and no
-periodic job fires twice in one interval.
+webhooks, a real SMTP server. Every order is delivered exactly once, no delivery or email is
+processed twice, and no periodic job fires twice in one interval.
 
 On PostgreSQL (the many-machine setup) with more processes, more orders and psycopg's connection
 pool; on SQLite (one machine) with fewer, so that it runs in every CI pass, not skipped.
@@ -24,6 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from imprint.catalog.models import Attachment, DigitalFile
 from imprint.emails.models import EmailLog, EmailStatus
 from imprint.orders.models import Order
+from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from imprint.shops.models import Shop
 from tests.factories import DigitalFileFactory, ShopFactory
 from tests.processes import Processes, child_env, free_port, wait_until
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.slow
 SHOP = "burst.myshopify.com"
 LEASE_SECONDS = 8.0  # the reaper then runs every 2 s: several runs to check within the test
 _FIRED = re.compile(r"periodic job (\S+) fired at (\S+)")
+_SENT = re.compile(r"email (\d+) sent to order (\d+)")
 
 
 def _scale() -> dict[str, int]:
@@ -115,11 +117,18 @@ def test_a_burst_of_orders_is_delivered_exactly_once_by_many_processes(
     assert statuses == [200] * len(bodies), processes.outputs()
 
     messages = smtp_server.wait_for(scale["orders"], timeout=90)
-    # Every job finished, so nothing can still be sending a second message.
+    # Every delivery and email finished, so nothing can still be sending a second message.
     wait_until(
-        lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
+        lambda: (
+            not WebhookDelivery.objects.filter(
+                status__in=[DeliveryStatus.RECEIVED, DeliveryStatus.PROCESSING]
+            ).exists()
+            and not EmailLog.objects.filter(
+                status__in=[EmailStatus.QUEUED, EmailStatus.SENDING]
+            ).exists()
+        ),
         timeout=30,
-        what="every job to finish",
+        what="every delivery and email to finish",
     )
     # Two reaper intervals more, so the schedulers have fired several times.
     wait_until(
@@ -138,15 +147,30 @@ def test_a_burst_of_orders_is_delivered_exactly_once_by_many_processes(
     assert Order.objects.filter(shop=shop).count() == scale["orders"]
     emails = EmailLog.objects.filter(shop=shop)
     assert emails.count() == scale["orders"]
+    # No worker died, so no email was claimed twice: one attempt each, and it was sent.
     assert set(emails.values_list("status", "attempts")) == {(EmailStatus.SENT, 1)}
+    # Each message the server received is one email row's, and no row's twice.
+    assert sorted(str(message["Message-ID"]) for message in smtp_server.messages) == sorted(
+        emails.values_list("message_id", flat=True)
+    )
 
-    # No job ran twice: each was claimed by one worker, once, and succeeded.
-    jobs = list(DBTaskResult.objects.values_list("status", "worker_ids"))
-    assert len(jobs) == 2 * scale["orders"]  # one webhook job and one email job per order
-    assert {status for status, _ in jobs} == {"SUCCESSFUL"}
-    assert {len(worker_ids) for _, worker_ids in jobs} == {1}
-    # The work was shared: more than one worker claimed jobs.
-    assert len({worker_ids[0] for _, worker_ids in jobs}) > 1
+    # No delivery was processed twice: each was claimed once and processed.
+    deliveries = WebhookDelivery.objects.filter(shop=shop)
+    assert deliveries.count() == scale["orders"]
+    assert set(deliveries.values_list("status", "attempts", "outcome")) == {
+        (DeliveryStatus.PROCESSED, 1, "Delivered")
+    }
+    # The rows are the jobs: no django-tasks job was queued for a delivery or an email.
+    assert DBTaskResult.objects.count() == 0
+
+    # The work was shared: more than one worker sent emails, and each email was sent by one.
+    sent = [
+        (worker.pid, int(email_id))
+        for worker in workers
+        for email_id, _ in _SENT.findall(worker.output())
+    ]
+    assert sorted(email_id for _, email_id in sent) == sorted(emails.values_list("pk", flat=True))
+    assert len({pid for pid, _ in sent}) > 1
 
     # No periodic job fired twice in one interval, however many schedulers ran.
     fired = sorted(

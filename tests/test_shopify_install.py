@@ -249,7 +249,7 @@ def test_uninstall_revokes_and_reinstall_restores_the_store(
         "/webhooks/shopify", data=sent.body, content_type="application/json", **headers
     )
     assert answer.status_code == 200
-    run_queued("webhook_process_task")
+    run_queued("webhooks")
 
     shop.refresh_from_db()
     assert shop.uninstalled_at is not None

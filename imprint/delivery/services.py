@@ -110,17 +110,30 @@ def attachments_for_lines(
     return result
 
 
-def grants_issue(*, order: Order, now: dt.datetime | None = None) -> list[DownloadGrant]:
+def grants_issue(
+    *,
+    order: Order,
+    now: dt.datetime | None = None,
+    lines: list[LineItem] | None = None,
+    attachments: dict[int, list[Attachment]] | None = None,
+) -> list[DownloadGrant]:
     """One grant per (line item, attached file), with the product's limits if it has its own,
     else the store's current ones.
 
     Idempotent: an existing grant for a (line, file) pair is kept as it is. Lines already refunded
-    get no grant. Runs inside the caller's transaction.
+    get no grant. Runs inside the caller's transaction. A caller that has just read the order's
+    lines and their attachments passes them, to save reading them again.
     """
     now = now or timezone.now()
     shop = order.shop
-    lines = [line for line in order.line_items.all() if not line.is_refunded]
-    by_line = attachments_for_lines(shop_id=shop.pk, lines=lines)
+    if lines is None:
+        lines = list(order.line_items.all())
+    lines = [line for line in lines if not line.is_refunded]
+    by_line = (
+        attachments
+        if attachments is not None
+        else attachments_for_lines(shop_id=shop.pk, lines=lines)
+    )
     # A product's own limits, where the merchant set them, win over the store's.
     overrides = {
         row.product_id: (row.expiry_days, row.max_downloads)

@@ -49,7 +49,16 @@ class EmailLog(models.Model):
                 name="email_one_delivery_per_order",
             ),
         ]
-        indexes = [models.Index(fields=["order", "-created_at"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["order", "-created_at"]),
+            models.Index(fields=["status"]),
+            # The workers' queue (the row is the job): only emails still to send.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status__in=["queued", "sending"]),
+                name="email_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} email for {self.order} ({self.status})"

@@ -1,4 +1,4 @@
-"""Emails: queue them with their job in the caller's transaction, send them, resend them."""
+"""Emails: queue them in the caller's transaction, send them in batches, resend them."""
 
 from __future__ import annotations
 
@@ -13,17 +13,18 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection, make_msgid
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from imprint.delivery.models import DownloadGrant, Restriction
 from imprint.emails.models import EmailKind, EmailLog, EmailStatus
 from imprint.emails.rendering import RenderedEmail, delivery_email_render, email_branding
 from imprint.jobs.retry import backoff_seconds
+from imprint.jobs.rows import rows_claim
 from imprint.orders.models import Order, OrderActivity
-from imprint.orders.status import order_delivery_status_refresh
+from imprint.orders.status import order_delivery_status_refresh, order_delivery_status_sent
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +44,11 @@ class NothingToResend(ValueError):
 
 
 def email_delivery_queue(*, order: Order) -> EmailLog | None:
-    """Create the order's one delivery email and enqueue its job, in the caller's transaction.
+    """Create the order's one delivery email, QUEUED, in the caller's transaction: the row is the
+    job a worker claims once the transaction commits.
 
     None when the order has its delivery email already (the unique constraint decides).
     """
-    from imprint.emails.tasks import email_send_task
-
     try:
         with transaction.atomic():
             email = EmailLog.objects.create(
@@ -56,15 +56,12 @@ def email_delivery_queue(*, order: Order) -> EmailLog | None:
             )
     except IntegrityError:
         return None
-    email_send_task.enqueue(email_id=email.pk)
     return email
 
 
 def email_resend(*, order: Order, to: str | None = None, actor: str) -> EmailLog:
     """Send the order's links again, to `to` or the order's address. The links are the same ones:
     tokens derive from the grant id and generation, so nothing is regenerated."""
-    from imprint.emails.tasks import email_send_task
-
     address = (order.email if to is None else to).strip()
     if not address:
         raise EmailAddressInvalid("The order has no email address. Enter the address to send to.")
@@ -81,7 +78,6 @@ def email_resend(*, order: Order, to: str | None = None, actor: str) -> EmailLog
         email = EmailLog.objects.create(
             shop_id=order.shop_id, order=order, kind=EmailKind.RESEND, to=address
         )
-        email_send_task.enqueue(email_id=email.pk)
         OrderActivity.objects.create(
             order=order,
             actor=actor,
@@ -206,7 +202,9 @@ def _from_address(shop_name: str) -> str:
     return formataddr((shop_name, address or settings.DEFAULT_FROM_EMAIL))
 
 
-def _message_build(email: EmailLog, rendered: RenderedEmail) -> EmailMultiAlternatives:
+def _message_build(
+    email: EmailLog, rendered: RenderedEmail, connection: BaseEmailBackend
+) -> EmailMultiAlternatives:
     shop = email.order.shop
     branding = email_branding(shop)
     from_email = _from_address(branding.sender_name)
@@ -224,7 +222,7 @@ def _message_build(email: EmailLog, rendered: RenderedEmail) -> EmailMultiAltern
             # RFC 3834: out-of-office and other auto-responders should not answer.
             "Auto-Submitted": "auto-generated",
         },
-        connection=get_connection(),
+        connection=connection,
     )
     message.attach_alternative(rendered.html, "text/html")
     return message
@@ -267,8 +265,15 @@ def _finish(
                 OrderActivity.objects.create(
                     order_id=email.order_id, actor=ACTOR, action=action, detail=detail
                 )
-            # Fresh from the database: the copy loaded at claim time may hold an old status.
-            order_delivery_status_refresh(order=Order.objects.get(pk=email.order_id))
+            if status == EmailStatus.SENT:
+                order_delivery_status_sent(order_id=email.order_id)
+            else:
+                # Fresh from the database: the copy loaded at claim time may hold an old status.
+                order_delivery_status_refresh(
+                    order=Order.objects.only("has_digital_items", "delivery_status").get(
+                        pk=email.order_id
+                    )
+                )
     return bool(moved)
 
 
@@ -284,63 +289,82 @@ def _fail(email: EmailLog, error: str) -> None:
 
 
 def _retry_or_fail(email: EmailLog, error: str, *, now: dt.datetime) -> None:
-    from imprint.emails.tasks import email_send_task
-
     if email.attempts >= settings.JOB_MAX_ATTEMPTS:
         _fail(email, f"Gave up after {email.attempts} attempts. Last error: {error}")
         return
+    # Back in QUEUED with its time: the row is its own job, so nothing else needs queueing.
     run_after = now + dt.timedelta(seconds=backoff_seconds(email.attempts))
-    # The status change and the next job commit together: a row back in QUEUED always has a
-    # job that will pick it up, and a rolled-back change never leaves a stray one.
-    with transaction.atomic():
-        if _finish(email, status=EmailStatus.QUEUED, last_error=error, next_attempt_at=run_after):
-            email_send_task.using(run_after=run_after).enqueue(email_id=email.pk)
+    _finish(email, status=EmailStatus.QUEUED, last_error=error, next_attempt_at=run_after)
 
 
-def _sending_follow_up(email_id: int) -> None:
-    """When another worker holds the email, look again once its lease runs out.
+BATCH_SIZE = 20  # emails a worker claims at once and sends over one SMTP connection
 
-    The reaper re-runs a killed worker's job as soon as the job's own lease has passed, and the
-    job row starts a moment before the email is claimed: that re-run can find the email still
-    inside its lease and end. Without this follow-up the email would stay SENDING for good;
-    with it, a live worker's email is found sent and the job does nothing.
-    """
-    from imprint.emails.tasks import email_send_task
 
-    claimed_at = (
-        EmailLog.objects.filter(pk=email_id, status=EmailStatus.SENDING)
-        .values_list("claimed_at", flat=True)
-        .first()
+def emails_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None) -> list[EmailLog]:
+    """Claim up to `limit` ready emails for this worker alone (see `rows_claim`): QUEUED and
+    due, or SENDING by a worker whose lease ran out."""
+    picked = rows_claim(
+        EmailLog, waiting=EmailStatus.QUEUED, claimed=EmailStatus.SENDING, limit=limit, ids=ids
     )
-    if claimed_at is not None:
-        run_after = claimed_at + dt.timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
-        email_send_task.using(run_after=run_after).enqueue(email_id=email_id)
+    if not picked:
+        return []
+    return list(EmailLog.objects.filter(pk__in=picked).select_related("order__shop").order_by("id"))
+
+
+class _Connection:
+    """One SMTP connection for a batch, opened when the first message is ready and opened
+    again after any failure (a refused recipient or a dropped connection leaves its state
+    unknown)."""
+
+    def __init__(self) -> None:
+        self._backend: BaseEmailBackend | None = None
+
+    def get(self) -> BaseEmailBackend:
+        if self._backend is None:
+            self._backend = get_connection()
+            self._backend.open()
+        return self._backend
+
+    def close(self) -> None:
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:
+                logger.warning("closing the mail connection failed", exc_info=True)
+
+
+def emails_send_ready(*, limit: int = BATCH_SIZE, ids: list[int] | None = None) -> int:
+    """Claim ready emails and send them over one SMTP connection; returns how many were claimed.
+
+    Safe to run twice and from concurrent workers: only a QUEUED row that is due (or a SENDING
+    one past its lease, from a worker that died) can be claimed. SMTP trouble never raises: each
+    row carries its own state, so one bad message never holds up the rest of the batch.
+    """
+    emails = emails_claim(limit=limit, ids=ids)
+    if not emails:
+        return 0
+    grants: dict[int, list[DownloadGrant]] = {}
+    for grant in DownloadGrant.objects.filter(
+        order_id__in={email.order_id for email in emails}, restriction=Restriction.NONE
+    ).order_by("line_item_id", "id"):
+        grants.setdefault(grant.order_id, []).append(grant)
+    connection = _Connection()
+    try:
+        for email in emails:
+            _email_deliver(email, grants.get(email.order_id, []), connection)
+    finally:
+        connection.close()
+    return len(emails)
 
 
 def email_send(*, email_id: int) -> None:
-    """Send one email of the log: the job body. Safe to run twice and from concurrent workers:
-    the claim is a conditional update, and only a row QUEUED (or SENDING past its lease, from a
-    worker that died) can be claimed. SMTP trouble never raises: the row carries the state."""
-    now = timezone.now()
-    lease_expired = now - dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    claimed = (
-        EmailLog.objects.filter(pk=email_id)
-        .filter(
-            Q(status=EmailStatus.QUEUED)
-            | Q(status=EmailStatus.SENDING, claimed_at__lt=lease_expired)
-        )
-        .update(
-            status=EmailStatus.SENDING,
-            claimed_at=now,
-            attempts=F("attempts") + 1,
-            next_attempt_at=None,
-        )
-    )
-    if not claimed:
-        _sending_follow_up(email_id)
-        return  # sent, failed, cancelled, or another worker is sending it right now
-    email = EmailLog.objects.select_related("order__shop").get(pk=email_id)
+    """Send one email of the log if it is ready (the batch's path, for a single row)."""
+    emails_send_ready(limit=1, ids=[email_id])
 
+
+def _email_deliver(email: EmailLog, grants: list[DownloadGrant], connection: _Connection) -> None:
+    """Send one claimed email and record what happened on its row."""
     if email.attempts > settings.JOB_MAX_ATTEMPTS:
         # Only workers killed mid-send get here (every failure they could report is counted
         # below): stop a message that kills its worker from looping forever.
@@ -350,11 +374,6 @@ def email_send(*, email_id: int) -> None:
         )
         return
 
-    grants = list(
-        DownloadGrant.objects.filter(order=email.order, restriction=Restriction.NONE).order_by(
-            "line_item_id", "id"
-        )
-    )
     if not grants:
         reason = (
             "Not sent: every download link of this order was restricted (refund, cancellation or "
@@ -378,10 +397,11 @@ def email_send(*, email_id: int) -> None:
 
     try:
         rendered = delivery_email_render(order=email.order, grants=grants)
-        message = _message_build(email, rendered)
+        message = _message_build(email, rendered, connection.get())
         if message.send() != 1:
             raise smtplib.SMTPException("the mail backend did not accept the message")
     except Exception as exc:
+        connection.close()
         failure = _classify(exc, to=email.to)
         error = _sanitize(failure.message)
         logger.warning(
@@ -395,8 +415,6 @@ def email_send(*, email_id: int) -> None:
             _fail(email, error)
         else:
             _retry_or_fail(email, error, now=timezone.now())
-        if not isinstance(exc, OSError):
-            raise  # a code or template error: recorded on the row, and the worker logs the traceback
         return
 
     # Its own short transaction, right after the server said yes: a crash before this line can

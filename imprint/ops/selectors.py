@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -72,6 +73,32 @@ def metrics_collect(*, now: dt.datetime | None = None) -> list[Metric]:
             [({"status": status}, n) for status, n in webhooks.items()],
         )
     )
+
+    # The two queues whose rows are their own jobs: how long the oldest due row has waited.
+    due_webhooks = WebhookDelivery.objects.filter(status=DeliveryStatus.RECEIVED).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    due_emails = EmailLog.objects.filter(status=EmailStatus.QUEUED).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    for name, what, rows, since in (
+        (
+            "imprint_webhooks_oldest_waiting_seconds",
+            "webhook delivery",
+            due_webhooks,
+            "received_at",
+        ),
+        ("imprint_emails_oldest_waiting_seconds", "email", due_emails, "created_at"),
+    ):
+        oldest = rows.aggregate(oldest=Min(Coalesce("next_attempt_at", since)))["oldest"]
+        metrics.append(
+            Metric(
+                name,
+                "gauge",
+                f"Seconds the oldest {what} due now has waited for a worker (0: none waiting).",
+                [({}, max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)],
+            )
+        )
 
     jobs = _by_status(
         DBTaskResult.objects.values("status").annotate(n=Count("id")).order_by(), JOB_STATUSES

@@ -84,8 +84,21 @@ def _refunds_record(order: Order, refunds: tuple[RefundData, ...]) -> bool:
     return changed
 
 
-def _restrictions_apply(order: Order) -> None:
-    """Refunds and cancellations stop links automatically; a merchant's own restriction stays."""
+def _restrictions_apply(order: Order, lines: list[LineItem] | None = None) -> None:
+    """Refunds and cancellations stop links automatically; a merchant's own restriction stays.
+
+    `lines`, when the caller has just read them, lets an order with nothing to restrict (not
+    cancelled or refunded, no line refunded in full: most orders) skip the UPDATE."""
+    cancelled_or_refunded = order.cancelled_at is not None or order.financial_status in (
+        FinancialStatus.REFUNDED,
+        FinancialStatus.VOIDED,
+    )
+    if (
+        lines is not None
+        and not cancelled_or_refunded
+        and not any(line.refunded_quantity >= line.quantity for line in lines)
+    ):
+        return
     active = order.grants.filter(restriction=Restriction.NONE)
     if order.cancelled_at is not None:
         active.update(restriction=Restriction.CANCELLED)
@@ -124,31 +137,41 @@ def order_ingest(*, shop: Shop, data: OrderData, source: str) -> IngestResult:
         )
         _refunds_record(order, data.refunds)
         lines = list(order.line_items.all())
-        order.has_digital_items = bool(attachments_for_lines(shop_id=shop.pk, lines=lines))
-        order.save()
+        attachments = attachments_for_lines(shop_id=shop.pk, lines=lines)
+        order.has_digital_items = bool(attachments)
 
         delivered = False
         if order.has_digital_items and order.is_deliverable and order.delivered_at is None:
-            grants_issue(order=order)
+            grants_issue(order=order, lines=lines, attachments=attachments)
             order.delivered_at = timezone.now()
-            order.save(update_fields=["delivered_at"])
             email_delivery_queue(order=order)
             delivered = True
-        _restrictions_apply(order)
         if created:
-            OrderActivity.objects.create(
-                order=order,
-                actor="Shopify",
-                action="received",
-                detail=f"Order received ({source}).",
+            # Only what the insert could not know yet.
+            order.save(update_fields=["has_digital_items", "delivered_at"])
+        else:
+            order.save()
+        _restrictions_apply(order, lines)
+        activity = []
+        if created:
+            activity.append(
+                OrderActivity(
+                    order=order,
+                    actor="Shopify",
+                    action="received",
+                    detail=f"Order received ({source}).",
+                )
             )
         if delivered:
-            OrderActivity.objects.create(
-                order=order,
-                actor="Imprint",
-                action="delivered",
-                detail="Download links created and the delivery email queued.",
+            activity.append(
+                OrderActivity(
+                    order=order,
+                    actor="Imprint",
+                    action="delivered",
+                    detail="Download links created and the delivery email queued.",
+                )
             )
+        OrderActivity.objects.bulk_create(activity)
         order_delivery_status_refresh(order=order)
     logger.info(
         "order ingested shop=%s order=%s created=%s stale=%s delivered=%s",

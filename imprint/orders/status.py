@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Exists, OuterRef, Q
+
 from imprint.delivery.models import DownloadGrant, Restriction
 from imprint.emails.models import EmailLog, EmailStatus
 from imprint.orders.models import DeliveryStatus, Order
@@ -10,8 +12,10 @@ from imprint.orders.models import DeliveryStatus, Order
 def order_delivery_status(order: Order) -> str:
     if not order.has_digital_items:
         return DeliveryStatus.NO_DIGITAL
-    grants = DownloadGrant.objects.filter(order=order)
-    if grants.exists() and not grants.filter(restriction=Restriction.NONE).exists():
+    grants = DownloadGrant.objects.filter(order=order).aggregate(
+        total=Count("id"), active=Count("id", filter=Q(restriction=Restriction.NONE))
+    )
+    if grants["total"] and not grants["active"]:
         return DeliveryStatus.RESTRICTED
     # Any email with the links that went out (the delivery, or a resend after a failure) means
     # the customer has them; otherwise the newest attempt tells whether it failed.
@@ -33,3 +37,16 @@ def order_delivery_status_refresh(*, order: Order) -> str:
         Order.objects.filter(pk=order.pk).update(delivery_status=status)
         order.delivery_status = status
     return status
+
+
+def order_delivery_status_sent(*, order_id: int) -> None:
+    """An email with the order's links has just been sent: what `order_delivery_status_refresh`
+    would conclude, in one UPDATE. With a sent email the order is processed unless it has no
+    digital items or every one of its links is restricted, and those two states do not depend
+    on emails, so the row is left as it is then."""
+    grants = DownloadGrant.objects.filter(order_id=OuterRef("pk"))
+    Order.objects.filter(pk=order_id, has_digital_items=True).filter(
+        Exists(grants.filter(restriction=Restriction.NONE)) | ~Exists(grants)
+    ).exclude(delivery_status=DeliveryStatus.PROCESSED).update(
+        delivery_status=DeliveryStatus.PROCESSED
+    )

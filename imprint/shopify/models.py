@@ -6,7 +6,8 @@ from imprint.shops.models import Shop
 
 
 class DeliveryStatus(models.TextChoices):
-    RECEIVED = "received", "Received"  # recorded, its job queued
+    RECEIVED = "received", "Received"  # recorded, waiting for a worker (the row is the job)
+    PROCESSING = "processing", "Processing"  # claimed by a worker until `claimed_at` + the lease
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored"  # unknown shop or topic, stale or irrelevant: nothing to do
     FAILED = "failed", "Failed"
@@ -33,9 +34,23 @@ class WebhookDelivery(models.Model):
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices)
     outcome = models.TextField(blank=True)  # what processing did, or why it was ignored
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The delivery is its own job: a worker claims RECEIVED rows that are due (and PROCESSING
+    # ones whose worker died, past the lease), counting attempts; a failure sets the next one.
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # None: due now
 
     class Meta:
-        indexes = [models.Index(fields=["shop", "-received_at"])]
+        indexes = [
+            models.Index(fields=["shop", "-received_at"]),
+            # The workers' queue: only rows still to process, so it stays small however many
+            # deliveries the table keeps.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status__in=["received", "processing"]),
+                name="webhook_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic} from {self.shop_domain} ({self.webhook_id})"

@@ -2,18 +2,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 
 import pytest
 import time_machine
 from django.core.files.storage import default_storage
-from django.db import connections
 from django.test import Client
 from django.utils.http import http_date
 
 from imprint.delivery.models import DownloadEvent, DownloadGrant, Restriction
 from imprint.delivery.services import grant_link_token, grants_issue, grants_restrict
 from imprint.shops.models import Shop
+from tests.concurrency import at_once
 from tests.factories import (
     AttachmentFactory,
     DigitalFileFactory,
@@ -565,27 +564,13 @@ def test_two_parallel_downloads_with_a_limit_of_one_serve_exactly_one(
 ) -> None:
     grant = _grant(max_downloads=1)
     url = _file_url(grant)
-    barrier = threading.Barrier(2, timeout=30)
-    results: list[tuple[int, bytes]] = []
-    errors: list[BaseException] = []
 
-    def download() -> None:
-        try:
-            barrier.wait()
-            response = Client().get(url)
-            results.append((response.status_code, _body(response)))
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def download(_: int) -> tuple[int, bytes]:
+        response = Client().get(url)
+        return response.status_code, _body(response)
 
-    threads = [threading.Thread(target=download) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(download, 2)
 
-    assert errors == []
     assert sorted(status for status, _ in results) == [200, 410]
     assert [body for status, body in results if status == 200] == [CONTENT]
     assert _bytes_used(grant) == 2048

@@ -1,4 +1,4 @@
-"""Orders with files, and running the queued tasks the way a worker would."""
+"""Orders with files, and running the queued work the way a worker would."""
 
 from __future__ import annotations
 
@@ -8,22 +8,18 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 
 from django.utils import timezone
-from django_tasks.base import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
 from imprint.delivery.models import DownloadGrant
 from imprint.delivery.services import grant_link_token, grants_issue
-from imprint.emails.models import EmailLog
+from imprint.emails.models import EmailLog, EmailStatus
 from imprint.emails.services import email_delivery_queue
+from imprint.jobs.worker import jobs_run_pending
 from imprint.orders.models import Order
 from imprint.shops.models import Shop
 from tests.factories import AttachmentFactory, DigitalFileFactory, LineItemFactory, OrderFactory
 
 # When the grants of the orders below are issued: their expiry dates in the emails follow from it.
 ISSUED_AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
-MAX_TASK_ROUNDS = (
-    20  # a task that keeps re-enqueueing itself ready-now would otherwise loop forever
-)
 
 
 def order_delivered(
@@ -35,7 +31,7 @@ def order_delivered(
     name: str = "#1001",
 ) -> tuple[Order, EmailLog]:
     """A paid order with one line carrying `files`, its grants issued at ISSUED_AT and its
-    delivery email queued with its job, as order ingest leaves it."""
+    delivery email queued, as order ingest leaves it."""
     order = OrderFactory(
         shop=shop, name=name, email=email, customer_first_name=first_name, has_digital_items=True
     )
@@ -56,34 +52,15 @@ def grant_urls(order: Order) -> list[str]:
     return [f"https://imprint.example/d/{grant_link_token(grant)}" for grant in grants]
 
 
-def tasks_ready() -> list[DBTaskResult]:
-    return list(DBTaskResult.objects.ready())
-
-
 def tasks_run_ready() -> int:
-    """Run every ready task row like a worker (claim, call, mark), until none is ready.
-    Returns how many ran."""
-    ran = 0
-    for _ in range(MAX_TASK_ROUNDS):
-        rows = tasks_ready()
-        if not rows:
-            return ran
-        for row in rows:
-            row.claim("tests")
-            result = row.task_result
-            try:
-                value = row.task.call(*result.args, **result.kwargs)
-            except Exception as exc:
-                row.set_failed(exc)
-                raise
-            row.set_successful(value)
-            ran += 1
-    raise AssertionError(f"tasks still ready after {MAX_TASK_ROUNDS} rounds")
+    """Run every ready delivery, email and job like a worker, until none is ready. Returns how
+    many ran."""
+    return jobs_run_pending()
 
 
-def tasks_pending() -> list[DBTaskResult]:
-    """Rows waiting to run, now or later."""
-    return list(DBTaskResult.objects.filter(status=TaskResultStatus.READY))
+def emails_waiting() -> list[EmailLog]:
+    """Emails queued for a later attempt (a retry waiting for its back-off) or due now."""
+    return list(EmailLog.objects.filter(status=EmailStatus.QUEUED).order_by("id"))
 
 
 def later(seconds: float = 7200) -> dt.datetime:

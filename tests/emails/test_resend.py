@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from django_tasks_db.models import DBTaskResult
 
 from imprint.delivery.models import DownloadGrant, Restriction
 from imprint.emails.models import EmailKind, EmailLog, EmailStatus
 from imprint.emails.services import EmailAddressInvalid, NothingToResend, email_resend
 from imprint.orders.models import OrderActivity
-from tests.emails.helpers import grant_urls, order_delivered, tasks_run_ready, text_of
+from tests.emails.helpers import (
+    emails_waiting,
+    grant_urls,
+    order_delivered,
+    tasks_run_ready,
+    text_of,
+)
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,14 +78,13 @@ def test_resend_without_address_goes_to_the_orders_email(smtp_settings, shop_a):
 )
 def test_resend_rejects_an_invalid_address_and_changes_nothing(shop_a, to, message):
     order, email = order_delivered(shop_a)
-    tasks_before = DBTaskResult.objects.count()
 
     with pytest.raises(EmailAddressInvalid) as raised:
         email_resend(order=order, to=to, actor="Staff Member")
 
     assert str(raised.value) == message
     assert list(EmailLog.objects.filter(order=order)) == [email]
-    assert DBTaskResult.objects.count() == tasks_before
+    assert emails_waiting() == [email]  # only the delivery email is queued to send
     assert not OrderActivity.objects.filter(order=order).exists()
 
 
@@ -98,13 +102,12 @@ def test_resend_to_an_order_without_email_needs_an_address(shop_a):
 
 def test_resend_of_an_order_without_grants_raises_nothing_to_resend(shop_a):
     order = OrderFactory(shop=shop_a)
-    tasks_before = DBTaskResult.objects.count()
 
     with pytest.raises(NothingToResend, match=r"^This order has no download links to send\.$"):
         email_resend(order=order, actor="Staff Member")
 
-    assert not EmailLog.objects.filter(order=order).exists()
-    assert DBTaskResult.objects.count() == tasks_before
+    assert not EmailLog.objects.exists()
+    assert not OrderActivity.objects.filter(order=order).exists()
 
 
 def test_resend_of_a_fully_restricted_order_raises_nothing_to_resend(shop_a):

@@ -1,8 +1,10 @@
-"""The send job: claims, retries, permanent failures, cancellation and the order's status."""
+"""Sending a queued email (the row is the job): claims, leases, retries, permanent failures,
+cancellation and the order's status."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 import threading
 
@@ -12,10 +14,11 @@ from django.db import connection
 from django.utils import timezone
 
 from imprint.delivery.models import DownloadGrant, Restriction
+from imprint.emails import services
 from imprint.emails.models import EmailLog, EmailStatus
-from imprint.emails.services import NO_ADDRESS_ERROR, _sanitize, email_send
+from imprint.emails.services import NO_ADDRESS_ERROR, _sanitize, email_send, emails_send_ready
 from imprint.orders.models import DeliveryStatus, Order, OrderActivity
-from tests.emails.helpers import later, order_delivered, tasks_pending, tasks_run_ready
+from tests.emails.helpers import emails_waiting, later, order_delivered, tasks_run_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +36,7 @@ def _activity(order: Order) -> list[tuple[str, str, str]]:
     )
 
 
-def test_queued_job_sends_the_email_and_order_becomes_processed(smtp_settings, shop_a):
+def test_queued_email_is_sent_and_order_becomes_processed(smtp_settings, shop_a):
     order, email = order_delivered(shop_a)
 
     assert tasks_run_ready() == 1
@@ -49,10 +52,10 @@ def test_queued_job_sends_the_email_and_order_becomes_processed(smtp_settings, s
     assert _activity(order) == [
         ("Imprint", "email_sent", "Delivery email sent to jon@example.com.")
     ]
-    assert tasks_pending() == []
+    assert emails_waiting() == []
 
 
-def test_job_run_twice_sends_one_email(smtp_settings, shop_a):
+def test_send_run_twice_sends_one_email(smtp_settings, shop_a):
     order, email = order_delivered(shop_a)
 
     email_send(email_id=email.pk)
@@ -72,18 +75,15 @@ def test_email_being_sent_by_another_worker_is_left_alone(smtp_settings, shop_a,
         status=EmailStatus.SENDING, claimed_at=claimed_at, attempts=1
     )
 
+    assert emails_send_ready() == 0
     email_send(email_id=email.pk)
 
     email.refresh_from_db()
     assert smtp_settings.messages == []
     assert (email.status, email.attempts, email.claimed_at) == (EmailStatus.SENDING, 1, claimed_at)
-    # Looked at again when that worker's lease runs out, in case it died.
-    _original, follow_up = sorted(tasks_pending(), key=lambda row: row.enqueued_at)
-    assert follow_up.run_after == claimed_at + dt.timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
-    assert follow_up.args_kwargs == {"args": [], "kwargs": {"email_id": email.pk}}
 
 
-def test_follow_up_after_the_lease_sends_the_email_of_a_dead_worker(
+def test_email_of_a_dead_worker_is_claimed_once_its_lease_ends_and_sent_once(
     smtp_settings, shop_a, settings
 ):
     _order, email = order_delivered(shop_a)
@@ -91,50 +91,71 @@ def test_follow_up_after_the_lease_sends_the_email_of_a_dead_worker(
     EmailLog.objects.filter(pk=email.pk).update(
         status=EmailStatus.SENDING, claimed_at=claimed_at, attempts=1
     )
-    tasks_run_ready()  # the reaper's early re-run: still inside the lease
+    assert emails_send_ready() == 0  # inside the lease: that worker may still be sending it
     assert smtp_settings.messages == []
 
-    with time_machine.travel(
-        claimed_at + dt.timedelta(seconds=settings.JOB_LEASE_SECONDS + 2), tick=True
-    ):
-        assert tasks_run_ready() == 1
+    # The worker died: its lease runs out.
+    EmailLog.objects.filter(pk=email.pk).update(
+        claimed_at=timezone.now() - dt.timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+    )
+    assert emails_send_ready() == 1
+    assert emails_send_ready() == 0
 
     email.refresh_from_db()
     assert len(smtp_settings.messages) == 1
     assert (email.status, email.attempts) == (EmailStatus.SENT, 2)
-    assert tasks_pending() == []
+    assert emails_waiting() == []
 
 
-def test_job_of_an_email_already_sent_enqueues_nothing(smtp_settings, shop_a):
+def test_email_already_sent_is_not_sent_again(smtp_settings, shop_a):
     _order, email = order_delivered(shop_a)
     tasks_run_ready()
+    email.refresh_from_db()
+    sent = (email.status, email.attempts, email.sent_at, email.message_id)
 
     email_send(email_id=email.pk)
 
-    assert tasks_pending() == []
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.sent_at, email.message_id) == sent
+    assert sent[0] == EmailStatus.SENT
+    assert emails_waiting() == []
     assert len(smtp_settings.messages) == 1
 
 
-def test_code_error_is_recorded_retried_and_raised(smtp_settings, shop_a, monkeypatch):
-    _order, email = order_delivered(shop_a)
+def test_code_error_is_recorded_logged_and_retried_and_the_batch_goes_on(
+    smtp_settings, shop_a, monkeypatch, caplog
+):
+    broken_order, broken_email = order_delivered(shop_a)
+    _order, email = order_delivered(shop_a, email="ada@example.com", name="#1002")
+    render = services.delivery_email_render
 
-    def broken(**kwargs):
-        raise RuntimeError("template broke")
+    def broken_for_one_order(*, order, grants):
+        if order.pk == broken_order.pk:
+            raise RuntimeError("template broke")
+        return render(order=order, grants=grants)
 
-    monkeypatch.setattr("imprint.emails.services.delivery_email_render", broken)
+    monkeypatch.setattr(services, "delivery_email_render", broken_for_one_order)
+    caplog.set_level(logging.ERROR, logger="imprint.emails.services")
 
-    with pytest.raises(RuntimeError, match="template broke"):
-        email_send(email_id=email.pk)
+    assert emails_send_ready() == 2  # no exception: the second email of the batch still went out
 
+    broken_email.refresh_from_db()
     email.refresh_from_db()
-    assert (email.status, email.attempts) == (EmailStatus.QUEUED, 1)
-    assert email.last_error == (
+    assert (broken_email.status, broken_email.attempts) == (EmailStatus.QUEUED, 1)
+    assert broken_email.last_error == (
         "Imprint could not send this email because of an internal error (recorded in the server "
         "log). It will try again."
     )
-    assert "template broke" not in email.last_error
-    assert len(tasks_pending()) == 2  # the original (not run by a worker here) and the retry
-    assert smtp_settings.messages == []
+    assert broken_email.next_attempt_at is not None
+    assert broken_email.next_attempt_at > broken_email.claimed_at
+    assert emails_waiting() == [broken_email]
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage() == "email to jon@example.com could not be built or sent"
+    assert record.exc_info is not None
+    assert repr(record.exc_info[1]) == "RuntimeError('template broke')"
+    assert "Traceback (most recent call last)" in caplog.text
+    assert (email.status, email.attempts) == (EmailStatus.SENT, 1)
+    assert [m["To"] for m in smtp_settings.messages] == ["ada@example.com"]
 
 
 def test_email_of_a_worker_killed_past_its_lease_is_sent_again(smtp_settings, shop_a, settings):
@@ -197,11 +218,9 @@ def test_temporary_refusal_is_retried_and_then_sent_once(smtp_settings, shop_a):
     assert email.attempts == 1
     assert email.last_error == REFUSED_421
     assert order.delivery_status == DeliveryStatus.PENDING
-    [retry] = tasks_pending()
-    assert retry.run_after == email.next_attempt_at
+    assert emails_waiting() == [email]
     # JOB_RETRY_BASE_SECONDS is 0.01 here: the first retry waits 0.01 to 0.011 s.
     assert before < email.next_attempt_at <= before + dt.timedelta(seconds=0.011)
-    assert retry.args_kwargs == {"args": [], "kwargs": {"email_id": email.pk}}
 
     smtp_settings.accept()
     with time_machine.travel(later(), tick=True):
@@ -217,7 +236,7 @@ def test_temporary_refusal_is_retried_and_then_sent_once(smtp_settings, shop_a):
         None,
     )
     assert order.delivery_status == DeliveryStatus.PROCESSED
-    assert tasks_pending() == []
+    assert emails_waiting() == []
 
 
 def test_retry_waits_for_its_backoff(smtp_settings, shop_a, settings):
@@ -264,7 +283,7 @@ def test_permanent_refusal_fails_at_once_without_retry(smtp_settings, shop_a, co
     assert smtp_settings.messages == []
     assert (email.status, email.attempts, email.last_error) == (EmailStatus.FAILED, 1, error)
     assert email.next_attempt_at is None
-    assert tasks_pending() == []
+    assert emails_waiting() == []
     assert order.delivery_status == DeliveryStatus.FAILED
     assert _activity(order) == [
         ("Imprint", "email_failed", f"Delivery email to jon@example.com failed: {error}")
@@ -286,7 +305,7 @@ def test_last_attempt_fails_with_the_error_kept(smtp_settings, shop_a, settings)
     assert email.status == EmailStatus.FAILED
     assert email.attempts == 2
     assert email.last_error == f"Gave up after 2 attempts. Last error: {REFUSED_421}"
-    assert tasks_pending() == []
+    assert emails_waiting() == []
     assert order.delivery_status == DeliveryStatus.FAILED
 
 
@@ -305,7 +324,10 @@ def test_mail_server_down_is_retried(smtp_settings, shop_a, settings):
         email.last_error
         == f"Could not connect to the mail server at 127.0.0.1:{closed_port}: connection refused."
     )
-    assert len(tasks_pending()) == 2  # the original row (not run by a worker here) and the retry
+    assert email.attempts == 1
+    assert email.next_attempt_at is not None
+    assert email.next_attempt_at > email.claimed_at
+    assert emails_waiting() == [email]  # waiting for its retry, no other email queued
 
 
 def test_order_without_email_address_fails_with_a_readable_error(smtp_settings, shop_a):
@@ -325,7 +347,7 @@ def test_order_without_email_address_fails_with_a_readable_error(smtp_settings, 
         NO_ADDRESS_ERROR
         == "The order has no email address. Open the order and resend to a corrected address."
     )
-    assert tasks_pending() == []
+    assert emails_waiting() == []
     assert order.delivery_status == DeliveryStatus.FAILED
 
 
@@ -343,7 +365,7 @@ def test_order_refunded_before_sending_is_not_emailed(smtp_settings, shop_a):
         "Not sent: every download link of this order was restricted (refund, cancellation or the store) "
         "before the email went out."
     )
-    assert tasks_pending() == []
+    assert emails_waiting() == []
     assert order.delivery_status == DeliveryStatus.RESTRICTED
     assert _activity(order) == [
         (

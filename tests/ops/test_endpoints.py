@@ -162,3 +162,55 @@ def test_metrics_with_a_token_need_the_bearer_token(client: Client, settings) ->
     assert wrong.status_code == 401
     assert allowed.status_code == 200
     assert b"imprint_webhooks_received_total" in allowed.content
+
+
+def _gauge(lines: list[str], name: str) -> float:
+    [line] = [line for line in lines if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+def test_metrics_tell_how_long_the_oldest_due_delivery_and_email_have_waited(
+    client: Client,
+) -> None:
+    now = timezone.now()
+    shop = ShopFactory()
+    lines = _metric_lines(client)
+    assert _gauge(lines, "imprint_webhooks_oldest_waiting_seconds") == 0
+    assert _gauge(lines, "imprint_emails_oldest_waiting_seconds") == 0
+
+    waiting = WebhookDelivery.objects.create(
+        webhook_id="waiting",
+        topic="orders/paid",
+        shop_domain=shop.domain,
+        shop=shop,
+        body="{}",
+        status=DeliveryStatus.RECEIVED,
+    )
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(received_at=now - dt.timedelta(seconds=90))
+    # A retry waiting for its back-off is not late: it is not due yet.
+    WebhookDelivery.objects.create(
+        webhook_id="backing-off",
+        topic="orders/paid",
+        shop_domain=shop.domain,
+        shop=shop,
+        body="{}",
+        status=DeliveryStatus.RECEIVED,
+        next_attempt_at=now + dt.timedelta(hours=1),
+    )
+    order = OrderFactory(shop=shop)
+    email = EmailLog.objects.create(shop=shop, order=order, kind="delivery", to="a@example.com")
+    EmailLog.objects.filter(pk=email.pk).update(created_at=now - dt.timedelta(hours=2))
+    # A retry that became due 30 s ago has waited 30 s, however old the email is.
+    retried = EmailLog.objects.create(shop=shop, order=order, kind="resend", to="a@example.com")
+    EmailLog.objects.filter(pk=retried.pk).update(
+        created_at=now - dt.timedelta(days=1), next_attempt_at=now - dt.timedelta(seconds=30)
+    )
+
+    lines = _metric_lines(client)
+
+    assert 90 <= _gauge(lines, "imprint_webhooks_oldest_waiting_seconds") < 150
+    assert 7200 <= _gauge(lines, "imprint_emails_oldest_waiting_seconds") < 7260
+
+    EmailLog.objects.filter(pk=email.pk).update(status=EmailStatus.SENT)
+    lines = _metric_lines(client)
+    assert 30 <= _gauge(lines, "imprint_emails_oldest_waiting_seconds") < 90

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from django.test import Client
-from django_tasks_db.models import DBTaskResult
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
 # 32 bytes or more: HS256 session tokens are signed with it too (RFC 7518 section 3.2).
@@ -70,17 +69,22 @@ def post_webhook(
     )
 
 
-def run_queued(task_name: str | None = None) -> int:
-    """Run every ready job (optionally only one task's) in this process, as a worker would."""
+def run_queued(queue: str | None = None) -> int:
+    """Run ready work in this process as a worker would, until none is left: only the webhook
+    deliveries ("webhooks"), only the emails ("emails"), or everything, jobs included (None).
+    Returns how many rows and jobs ran."""
+    from imprint.emails.services import emails_send_ready
+    from imprint.jobs.worker import jobs_run_pending
+    from imprint.shopify.webhooks import webhooks_process_ready
+
+    # jobs_run_pending stops after about 1000 (a guard for work that requeues itself); a burst
+    # of more than that is still drained here.
+    drain = {
+        None: jobs_run_pending,
+        "webhooks": webhooks_process_ready,
+        "emails": emails_send_ready,
+    }[queue]
     count = 0
-    while True:
-        rows = DBTaskResult.objects.ready().order_by("enqueued_at")
-        if task_name:
-            rows = rows.filter(task_path__endswith=task_name)
-        row = rows.first()
-        if row is None:
-            return count
-        DBTaskResult.objects.filter(pk=row.pk).update(status="SUCCESSFUL")
-        result = row.task_result
-        row.task.call(*result.args, **result.kwargs)
-        count += 1
+    while claimed := drain():
+        count += claimed
+    return count

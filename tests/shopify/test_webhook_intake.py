@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from shopify_app import verify_webhook_req
 
@@ -60,10 +62,10 @@ def test_signed_orders_paid_is_recorded_and_queued(client, shop_a) -> None:
     )
     assert delivery.api_version == "2026-10"
     assert delivery.triggered_at is not None
-    job = DBTaskResult.objects.get()
-    assert job.task_path == "imprint.shopify.tasks.webhook_process_task"
-    assert job.args_kwargs == {"args": [], "kwargs": {"delivery_id": delivery.pk}}
-    # Intake answers at once: nothing is ingested until the job runs.
+    # The RECEIVED row is the queue entry, due now and never tried; no job is enqueued for it.
+    assert (delivery.attempts, delivery.claimed_at, delivery.next_attempt_at) == (0, None, None)
+    assert DBTaskResult.objects.count() == 0
+    # Intake answers at once: nothing is ingested until a worker claims the delivery.
     assert Order.objects.count() == 0
 
 
@@ -71,7 +73,7 @@ def test_processing_a_paid_order_delivers_it(client, shop_a) -> None:
     _attach_sample_product(shop_a)
     post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order())
 
-    assert run_queued("webhook_process_task") == 1
+    assert run_queued("webhooks") == 1
 
     order = Order.objects.get()
     assert order.shopify_id == 820982911946154508
@@ -90,7 +92,7 @@ def test_same_webhook_three_times_sends_one_email(client, shop_a) -> None:
         )
         assert response.status_code == 200
 
-    run_queued("webhook_process_task")
+    run_queued("webhooks")
 
     assert WebhookDelivery.objects.count() == 1
     assert EmailLog.objects.count() == 1
@@ -264,7 +266,7 @@ def test_wrong_types_are_recorded_as_failed_and_ingest_nothing(client, shop_a, c
     response = post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order(**changes))
     assert response.status_code == 200
 
-    run_queued("webhook_process_task")
+    run_queued("webhooks")
 
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED
@@ -278,7 +280,7 @@ def test_odd_unicode_in_payload_is_stored_safely(client, shop_a) -> None:
     customer = {**paid_order()["customer"], "first_name": "Zoë\u0000 \ud800 😀"}
     post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order(customer=customer))
 
-    run_queued("webhook_process_task")
+    run_queued("webhooks")
 
     assert Order.objects.get().customer_first_name == "Zoë ? 😀"
 
@@ -288,7 +290,7 @@ def test_refunds_create_sample_restricts_the_refunded_lines(client, shop_a) -> N
     post_webhook(client, topic="orders/paid", shop=SHOP, payload=paid_order())
     post_webhook(client, topic="refunds/create", shop=SHOP, payload=sample("refunds_create"))
 
-    run_queued("webhook_process_task")
+    run_queued("webhooks")
 
     restrictions = dict(
         Order.objects.get().grants.values_list("line_item__shopify_id", "restriction")
@@ -305,7 +307,7 @@ def test_refunds_create_sample_restricts_the_refunded_lines(client, shop_a) -> N
 def test_app_uninstalled_marks_the_shop(client, shop_a) -> None:
     post_webhook(client, topic="app/uninstalled", shop=SHOP, payload=sample("app_uninstalled"))
 
-    run_queued("webhook_process_task")
+    run_queued("webhooks")
 
     shop_a.refresh_from_db()
     assert shop_a.uninstalled_at is not None
@@ -321,7 +323,7 @@ def test_published_samples_of_every_handled_topic_are_accepted(client, shop_a) -
     ]:
         assert post_webhook(client, topic=topic, shop=SHOP, payload=sample(name)).status_code == 200
 
-    run_queued("webhook_process_task")
+    run_queued("webhooks")
 
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
         DeliveryStatus.PROCESSED
@@ -353,18 +355,28 @@ def test_a_briefly_unavailable_database_is_retried_later(
         lambda **kw: (_ for _ in ()).throw(OperationalError("database is locked")),
     )
 
-    run_queued("webhook_process_task")
+    before = timezone.now()
+    assert run_queued("webhooks") == 1
 
-    retry = DBTaskResult.objects.get(status="READY")
-    assert retry.args_kwargs["kwargs"]["attempt"] == 2
+    retry = WebhookDelivery.objects.get()
+    assert (retry.status, retry.attempts) == (DeliveryStatus.RECEIVED, 1)
+    assert retry.outcome == "Attempt 1 failed: the database was unavailable; it will be retried."
+    # Backoff after the first failure: the base (60s) plus up to 10% jitter (and the moment the
+    # attempt took).
+    assert retry.next_attempt_at is not None
+    assert 60 <= (retry.next_attempt_at - before).total_seconds() < 67
     assert Order.objects.count() == 0
-    assert WebhookDelivery.objects.get().status == DeliveryStatus.RECEIVED
+    assert DBTaskResult.objects.count() == 0
 
     monkeypatch.setattr(webhooks, "order_ingest", real_ingest)
-    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=retry.enqueued_at)
-    run_queued("webhook_process_task")
+    assert run_queued("webhooks") == 0  # not due yet
+    WebhookDelivery.objects.filter(pk=retry.pk).update(
+        next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert run_queued("webhooks") == 1
 
-    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PROCESSED, 2)
     assert EmailLog.objects.count() == 1
 
 
@@ -380,16 +392,21 @@ def test_an_unexpected_error_is_retried_then_marked_failed_without_internals(
         raise KeyError("secret internals")
 
     monkeypatch.setattr(webhooks, "order_ingest", broken)
-    run_queued("webhook_process_task")
-    retry = DBTaskResult.objects.get(status="READY")
-    assert retry.args_kwargs["kwargs"]["attempt"] == 2
-    assert WebhookDelivery.objects.get().status == DeliveryStatus.RECEIVED
+    assert run_queued("webhooks") == 1
+    retry = WebhookDelivery.objects.get()
+    assert (retry.status, retry.attempts) == (DeliveryStatus.RECEIVED, 1)
+    assert retry.next_attempt_at is not None
+    assert retry.outcome == "Attempt 1 failed: an internal error; it will be retried."
 
-    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=retry.enqueued_at)
-    run_queued("webhook_process_task")
+    WebhookDelivery.objects.filter(pk=retry.pk).update(
+        next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert run_queued("webhooks") == 1
 
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.FAILED
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 2)
     assert delivery.outcome == "Gave up after 2 attempts: an internal error (see the server log)."
-    assert DBTaskResult.objects.filter(status="READY").count() == 0
+    assert "secret internals" not in delivery.outcome
+    assert run_queued("webhooks") == 0
+    assert DBTaskResult.objects.count() == 0
     assert Order.objects.count() == 0
