@@ -13,7 +13,14 @@ from imprint.delivery.models import Restriction
 from imprint.delivery.services import attachments_for_lines, grants_issue
 from imprint.emails.services import email_delivery_queue
 from imprint.orders.data import OrderData, RefundData
-from imprint.orders.models import FinancialStatus, LineItem, Order, OrderActivity, Refund
+from imprint.orders.models import (
+    DeliveryStatus,
+    FinancialStatus,
+    LineItem,
+    Order,
+    OrderActivity,
+    Refund,
+)
 from imprint.orders.status import order_delivery_status_refresh
 from imprint.shops.models import Shop
 
@@ -84,11 +91,12 @@ def _refunds_record(order: Order, refunds: tuple[RefundData, ...]) -> bool:
     return changed
 
 
-def _restrictions_apply(order: Order, lines: list[LineItem] | None = None) -> None:
+def _restrictions_apply(order: Order, lines: list[LineItem] | None = None) -> bool:
     """Refunds and cancellations stop links automatically; a merchant's own restriction stays.
 
     `lines`, when the caller has just read them, lets an order with nothing to restrict (not
-    cancelled or refunded, no line refunded in full: most orders) skip the UPDATE."""
+    cancelled or refunded, no line refunded in full: most orders) skip the UPDATE. False when
+    it was skipped: no link changed."""
     cancelled_or_refunded = order.cancelled_at is not None or order.financial_status in (
         FinancialStatus.REFUNDED,
         FinancialStatus.VOIDED,
@@ -98,7 +106,7 @@ def _restrictions_apply(order: Order, lines: list[LineItem] | None = None) -> No
         and not cancelled_or_refunded
         and not any(line.refunded_quantity >= line.quantity for line in lines)
     ):
-        return
+        return False
     active = order.grants.filter(restriction=Restriction.NONE)
     if order.cancelled_at is not None:
         active.update(restriction=Restriction.CANCELLED)
@@ -108,6 +116,7 @@ def _restrictions_apply(order: Order, lines: list[LineItem] | None = None) -> No
         # A line refunded in full loses its files; a partly refunded one keeps them.
         refunded_lines = order.line_items.filter(refunded_quantity__gte=F("quantity")).values("pk")
         active.filter(line_item__in=refunded_lines).update(restriction=Restriction.REFUNDED)
+    return True
 
 
 def order_ingest(*, shop: Shop, data: OrderData, source: str) -> IngestResult:
@@ -146,12 +155,19 @@ def order_ingest(*, shop: Shop, data: OrderData, source: str) -> IngestResult:
             order.delivered_at = timezone.now()
             email_delivery_queue(order=order)
             delivered = True
+        restricted = _restrictions_apply(order, lines)
+        # A new order with nothing restricted has all its links active and no email sent yet:
+        # its status is known without reading them back.
+        status_known = created and not restricted
+        if status_known:
+            order.delivery_status = (
+                DeliveryStatus.PENDING if order.has_digital_items else DeliveryStatus.NO_DIGITAL
+            )
         if created:
             # Only what the insert could not know yet.
-            order.save(update_fields=["has_digital_items", "delivered_at"])
+            order.save(update_fields=["has_digital_items", "delivered_at", "delivery_status"])
         else:
             order.save()
-        _restrictions_apply(order, lines)
         activity = []
         if created:
             activity.append(
@@ -172,7 +188,8 @@ def order_ingest(*, shop: Shop, data: OrderData, source: str) -> IngestResult:
                 )
             )
         OrderActivity.objects.bulk_create(activity)
-        order_delivery_status_refresh(order=order)
+        if not status_known:
+            order_delivery_status_refresh(order=order)
     logger.info(
         "order ingested shop=%s order=%s created=%s stale=%s delivered=%s",
         shop.domain,

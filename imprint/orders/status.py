@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 
 from imprint.delivery.models import DownloadGrant, Restriction
 from imprint.emails.models import EmailLog, EmailStatus
@@ -41,12 +41,9 @@ def order_delivery_status_refresh(*, order: Order) -> str:
 
 def order_delivery_status_sent(*, order_id: int) -> None:
     """An email with the order's links has just been sent: what `order_delivery_status_refresh`
-    would conclude, in one UPDATE. With a sent email the order is processed unless it has no
-    digital items or every one of its links is restricted, and those two states do not depend
-    on emails, so the row is left as it is then."""
-    grants = DownloadGrant.objects.filter(order_id=OuterRef("pk"))
-    Order.objects.filter(pk=order_id, has_digital_items=True).filter(
-        Exists(grants.filter(restriction=Restriction.NONE)) | ~Exists(grants)
-    ).exclude(delivery_status=DeliveryStatus.PROCESSED).update(
-        delivery_status=DeliveryStatus.PROCESSED
-    )
+    would conclude, in one UPDATE. A sent email makes a pending or failed order processed; an
+    order without digital items or with every link restricted keeps its status, which does not
+    depend on emails (and an email is only sent while a link is active)."""
+    Order.objects.filter(
+        pk=order_id, delivery_status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    ).update(delivery_status=DeliveryStatus.PROCESSED)
