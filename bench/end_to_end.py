@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=1, help="`imprint serve --workers`")
+    parser.add_argument("--workers", type=int, default=2, help="`imprint serve --workers`")
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--scale", type=int, default=0)
     options = parser.parse_args()

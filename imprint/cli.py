@@ -615,14 +615,15 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     serve = commands.add_parser(
-        "serve", help="migrate, then run the web server, a worker and a scheduler"
+        "serve", help="migrate, then run the web server, workers and a scheduler"
     )
     address(serve)
     serve.add_argument(
         "--workers",
         type=_workers,
-        default=1,
-        help="worker processes to run (default: %(default)s; one per spare core helps at high rates)",
+        default=2,
+        help="worker processes to run (default: %(default)s, so that a slow mail server never "
+        "holds up the next order; more help on more cores)",
     )
     serve.set_defaults(handler=_serve)
     web = commands.add_parser("web", help="run the web server (gunicorn)")

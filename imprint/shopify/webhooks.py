@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -97,16 +98,34 @@ def webhook_verify(*, headers: dict[str, str], body: bytes) -> None:
         raise WebhookRejected(401, "Invalid signature")
 
 
+@cache
+def _sql(vendor: str) -> tuple[str, str]:
+    """The store lookup and the delivery INSERT, written once per database vendor from the
+    models' own table and column names."""
+    quote = connection.ops.quote_name
+    shop = Shop._meta
+    lookup = (
+        f"SELECT {quote(shop.pk.column)} FROM {quote(shop.db_table)} "  # noqa: S608 (names from the model)
+        f"WHERE {quote(shop.get_field('domain').column)} = %s"
+    )
+    delivery = WebhookDelivery._meta
+    insert = (
+        f"INSERT INTO {quote(delivery.db_table)} "  # noqa: S608 (names from the model)
+        f"({', '.join(quote(field.column) for field in _DELIVERY_FIELDS)}) "
+        f"VALUES ({', '.join(['%s'] * len(_DELIVERY_FIELDS))})"
+    )
+    return lookup, insert
+
+
+_DELIVERY_FIELDS = [
+    field for field in WebhookDelivery._meta.concrete_fields if not field.primary_key
+]
+
+
 def _shop_id(domain: str) -> int | None:
     """The installed-or-not store with this domain, by one indexed SELECT."""
-    meta = Shop._meta
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "  # noqa: S608 (names from the model)
-            f"WHERE {quote(meta.get_field('domain').column)} = %s",
-            [domain],
-        )
+        cursor.execute(_sql(connection.vendor)[0], [domain])
         row = cursor.fetchone()
     return int(row[0]) if row else None
 
@@ -115,22 +134,14 @@ def _delivery_insert(values: dict[str, object]) -> None:
     """INSERT one WebhookDelivery: every column, each from `values` or its field's default,
     converted by its field as the ORM would. Written out because the ORM's `create` costs
     several times the INSERT itself on the request Imprint must answer fastest."""
-    meta = WebhookDelivery._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 (names from the model)
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
     params = [
         field.get_db_prep_save(
             values[field.name] if field.name in values else field.get_default(), connection
         )
-        for field in fields
+        for field in _DELIVERY_FIELDS
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_sql(connection.vendor)[1], params)
 
 
 def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
