@@ -344,15 +344,10 @@ def emails_send_ready(*, limit: int = BATCH_SIZE, ids: list[int] | None = None) 
     emails = emails_claim(limit=limit, ids=ids)
     if not emails:
         return 0
-    grants: dict[int, list[DownloadGrant]] = {}
-    for grant in DownloadGrant.objects.filter(
-        order_id__in={email.order_id for email in emails}, restriction=Restriction.NONE
-    ).order_by("line_item_id", "id"):
-        grants.setdefault(grant.order_id, []).append(grant)
     connection = _Connection()
     try:
         for email in emails:
-            _email_deliver(email, grants.get(email.order_id, []), connection)
+            _email_deliver(email, connection)
     finally:
         connection.close()
     return len(emails)
@@ -363,7 +358,7 @@ def email_send(*, email_id: int) -> None:
     emails_send_ready(limit=1, ids=[email_id])
 
 
-def _email_deliver(email: EmailLog, grants: list[DownloadGrant], connection: _Connection) -> None:
+def _email_deliver(email: EmailLog, connection: _Connection) -> None:
     """Send one claimed email and record what happened on its row."""
     if email.attempts > settings.JOB_MAX_ATTEMPTS:
         # Only workers killed mid-send get here (every failure they could report is counted
@@ -374,6 +369,13 @@ def _email_deliver(email: EmailLog, grants: list[DownloadGrant], connection: _Co
         )
         return
 
+    # The links as they are now, not when the batch was claimed: a slow mail server can make a
+    # batch last minutes, and a link restricted meanwhile must not go out.
+    grants = list(
+        DownloadGrant.objects.filter(
+            order_id=email.order_id, restriction=Restriction.NONE
+        ).order_by("line_item_id", "id")
+    )
     if not grants:
         reason = (
             "Not sent: every download link of this order was restricted (refund, cancellation or "

@@ -11,10 +11,13 @@ from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from imprint.delivery.services import grants_restrict
+from imprint.emails import services
 from imprint.emails.models import EmailKind, EmailLog, EmailStatus
 from imprint.emails.services import BATCH_SIZE, emails_claim, emails_send_ready
 from imprint.emails.tasks import email_send_task
 from imprint.jobs.worker import job_run_one
+from imprint.orders.models import Order
 from imprint.shops.models import Shop
 from tests.concurrency import at_once
 from tests.emails.helpers import emails_waiting, order_delivered, tasks_run_ready
@@ -231,3 +234,24 @@ def test_legacy_send_job_sends_its_email_once_and_a_second_run_does_nothing(smtp
         TaskResultStatus.SUCCESSFUL
     ] * 2
     assert tasks_run_ready() == 0
+
+
+def test_a_link_restricted_while_the_batch_is_sent_is_not_in_a_later_email(
+    smtp_settings, shop_a, monkeypatch
+):
+    first, second = _emails_queued(shop_a, 2)
+    render = services.delivery_email_render
+
+    def render_then_merchant_restricts(*, order, grants):  # type: ignore[no-untyped-def]
+        rendered = render(order=order, grants=grants)
+        if order.pk == first.order_id:
+            # The store restricts the second order's files while the first email is on its way.
+            grants_restrict(order=Order.objects.get(pk=second.order_id), actor="merchant")
+        return rendered
+
+    monkeypatch.setattr(services, "delivery_email_render", render_then_merchant_restricts)
+
+    assert emails_send_ready() == 2
+
+    assert [m["To"] for m in smtp_settings.messages] == [first.to]
+    assert _rows([first, second]) == [(EmailStatus.SENT, 1), (EmailStatus.CANCELLED, 1)]
