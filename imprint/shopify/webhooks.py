@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 
@@ -189,8 +190,14 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
         else None
     )
 
+    # One INSERT is atomic by itself, so on PostgreSQL BEGIN and COMMIT would only add two round
+    # trips. On SQLite it runs in a transaction, whose BEGIN IMMEDIATE waits for the write lock
+    # in small steps (imprint.lib.sqlite) where an implicit one would sleep in SQLite's long
+    # ones; inside a caller's transaction, a savepoint keeps a duplicate from aborting it.
+    needs_atomic = connection.vendor == "sqlite" or connection.in_atomic_block
+    atomic = transaction.atomic() if needs_atomic else nullcontext()
     try:
-        with transaction.atomic():
+        with atomic:
             _delivery_insert(
                 {
                     "webhook_id": webhook_id,

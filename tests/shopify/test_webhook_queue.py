@@ -289,3 +289,29 @@ def test_an_unknown_shop_or_topic_is_ignored_at_intake_and_never_claimed(
     assert Order.objects.count() == 0
     assert EmailLog.objects.count() == 0
     assert DBTaskResult.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_outside_any_transaction_is_answered_and_recorded_once(shop_a) -> None:
+    # As in production: no transaction around the request, so on PostgreSQL the INSERT runs on
+    # its own (autocommit) and its unique violation must leave the connection usable.
+    client = Client()
+    first = post_webhook(
+        client, topic="orders/paid", shop=SHOP, payload=paid_order(), webhook_id="same"
+    )
+    again = post_webhook(
+        client, topic="orders/paid", shop=SHOP, payload=paid_order(), webhook_id="same"
+    )
+    other = post_webhook(
+        client, topic="orders/paid", shop=SHOP, payload=paid_order(), webhook_id="other"
+    )
+
+    assert [(r.status_code, r.content) for r in (first, again, other)] == [
+        (200, b"received"),
+        (200, b"duplicate"),
+        (200, b"received"),
+    ]
+    assert sorted(WebhookDelivery.objects.values_list("webhook_id", flat=True)) == [
+        "other",
+        "same",
+    ]
