@@ -250,9 +250,12 @@ def webhooks_process_ready(*, limit: int = BATCH_SIZE, ids: list[int] | None = N
 
 
 def _finish(delivery: WebhookDelivery, status: str, outcome: str) -> None:
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=status, outcome=outcome[:2000], processed_at=timezone.now()
-    )
+    # In a transaction even alone: on SQLite that takes the write lock through BEGIN IMMEDIATE,
+    # waiting in small steps (imprint.lib.sqlite) rather than SQLite's own long sleeps.
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=status, outcome=outcome[:2000], processed_at=timezone.now()
+        )
 
 
 def webhook_process(delivery: WebhookDelivery) -> str:
@@ -274,7 +277,9 @@ def webhook_process(delivery: WebhookDelivery) -> str:
         )
         return "failed"
     try:
-        return _webhook_apply(delivery)
+        # One transaction: the delivery is marked processed exactly when what it did commits.
+        with transaction.atomic():
+            return _webhook_apply(delivery)
     except Exception as error:
         transient = isinstance(error, OperationalError | InterfaceError)
         logger.log(
@@ -292,11 +297,12 @@ def webhook_process(delivery: WebhookDelivery) -> str:
                 f"Gave up after {attempt} attempts: {reason} (see the server log).",
             )
             return "failed"
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.RECEIVED,
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=backoff_seconds(attempt)),
-            outcome=f"Attempt {attempt} failed: {reason}; it will be retried.",
-        )
+        with transaction.atomic():
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=DeliveryStatus.RECEIVED,
+                next_attempt_at=timezone.now() + dt.timedelta(seconds=backoff_seconds(attempt)),
+                outcome=f"Attempt {attempt} failed: {reason}; it will be retried.",
+            )
         return "retrying"
 
 
