@@ -48,6 +48,8 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python bench/webhook_intake.py --until-p99 --rate 20 $(BENCH_ARGS)
 	$(BIN)/python bench/webhook_intake.py --until-p99 --rate 20 --postgres $(BENCH_ARGS)
+	$(BIN)/python bench/webhook_intake.py --web-only $(BENCH_ARGS)
+	$(BIN)/python bench/webhook_intake.py --web-only --postgres $(BENCH_ARGS)
 	$(BIN)/python bench/end_to_end.py $(BENCH_ARGS)
 	$(BIN)/python bench/downloads.py
 	$(BIN)/python bench/emails.py

@@ -1,12 +1,12 @@
 """Email throughput: delivery emails per second from `imprint worker` to a local SMTP server,
 beside a plain smtplib loop sending the very same messages to the same server.
 
-Seeds N paid orders (grants issued, delivery emails queued, as a webhook would), starts one
-worker (or --workers) and times the messages from the first to the last accepted. Then replays
+Seeds N paid orders (grants issued, delivery emails queued, as a webhook would), starts two
+workers (or --workers) and times the messages from the first to the last accepted. Then replays
 the messages the server received with smtplib: one connection per message (as Django's mail
-backend and so the worker do) and, for context, all over one connection.
+backend does) and all over one connection (as the worker does for each batch of 20).
 
-    .venv/bin/python bench/emails.py [--messages 300] [--workers 1] [--postgres] [--scale 10]
+    .venv/bin/python bench/emails.py [--messages 300] [--workers 2] [--postgres] [--scale 10]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from postgres import postgres_database
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="as `imprint serve` runs")
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument(
         "--scale", type=int, default=1, help="multiply the messages (and so the data) by this"
