@@ -12,6 +12,7 @@ import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -20,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from imprint.jobs.retry import backoff_seconds
 from imprint.jobs.rows import rows_claim
+from imprint.orders.data import OrderData, RefundData
 from imprint.orders.services import order_ingest, refund_apply
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from imprint.shopify.payloads import PayloadError, order_from_payload, refund_from_payload
@@ -277,9 +279,7 @@ def webhook_process(delivery: WebhookDelivery) -> str:
         )
         return "failed"
     try:
-        # One transaction: the delivery is marked processed exactly when what it did commits.
-        with transaction.atomic():
-            return _webhook_apply(delivery)
+        return _webhook_apply(delivery)
     except Exception as error:
         transient = isinstance(error, OperationalError | InterfaceError)
         logger.log(
@@ -314,44 +314,54 @@ def _webhook_apply(delivery: WebhookDelivery) -> str:
         _finish(delivery, DeliveryStatus.IGNORED, "Erased by a privacy request before processing")
         return "erased"
     try:
+        # Parsed and checked before the transaction: on SQLite a transaction holds the one
+        # write lock from its first statement, so nothing slow belongs inside it.
         payload = json.loads(delivery.body)
-        if topic in ORDER_TOPICS:
-            result = order_ingest(
-                shop=shop, data=order_from_payload(payload), source=f"webhook {topic}"
-            )
-            if result.stale:
-                outcome = "Older than what Imprint has: order fields kept"
-            elif result.delivered:
-                outcome = "Delivered"
-            else:
-                outcome = "Recorded"
-        elif topic == "refunds/create":
-            known = refund_apply(shop=shop, data=refund_from_payload(payload))
-            outcome = (
-                "Refund applied" if known else "Order not known yet: its refunds arrive with it"
-            )
-        elif topic == "app/uninstalled":
-            # Shopify has revoked the token already: forget it; the data stays until shop/redact.
-            changed = shop_uninstall(shop=shop)
-            outcome = "Shop marked uninstalled" if changed else "Shop was uninstalled already"
-        elif topic == "app/scopes_update":
-            current = payload.get("current")
-            if not isinstance(current, list) or not all(isinstance(s, str) for s in current):
-                raise PayloadError("current is not a list of scopes")
-            shop_scopes_set(shop=shop, scopes=current)
-            outcome = f"Scopes recorded: {scopes_normalize(current)}"
-        elif topic in PRIVACY_TOPICS:
-            outcome = _privacy_apply(delivery, shop, payload)
-        else:
-            outcome = f"Topic {topic} is not handled"
+        order = order_from_payload(payload) if topic in ORDER_TOPICS else None
+        refund = refund_from_payload(payload) if topic == "refunds/create" else None
+        # One transaction: the delivery is marked processed exactly when what it did commits.
+        with transaction.atomic():
+            outcome = _writes_apply(delivery, shop, payload, order, refund)
+            _finish(delivery, DeliveryStatus.PROCESSED, outcome)
     except (PayloadError, PrivacyPayloadInvalid) as error:
         logger.warning(
             "webhook %s (%s) has an unusable payload: %s", delivery.webhook_id, topic, error
         )
         _finish(delivery, DeliveryStatus.FAILED, f"Unusable payload: {error}")
         return "failed"
-    _finish(delivery, DeliveryStatus.PROCESSED, outcome)
     return "processed"
+
+
+def _writes_apply(
+    delivery: WebhookDelivery,
+    shop: Shop,
+    payload: dict[str, Any],
+    order: OrderData | None,
+    refund: RefundData | None,
+) -> str:
+    """What the delivery changes, inside its transaction; returns the outcome to record."""
+    topic = delivery.topic
+    if order is not None:
+        result = order_ingest(shop=shop, data=order, source=f"webhook {topic}")
+        if result.stale:
+            return "Older than what Imprint has: order fields kept"
+        return "Delivered" if result.delivered else "Recorded"
+    if refund is not None:
+        known = refund_apply(shop=shop, data=refund)
+        return "Refund applied" if known else "Order not known yet: its refunds arrive with it"
+    if topic == "app/uninstalled":
+        # Shopify has revoked the token already: forget it; the data stays until shop/redact.
+        changed = shop_uninstall(shop=shop)
+        return "Shop marked uninstalled" if changed else "Shop was uninstalled already"
+    if topic == "app/scopes_update":
+        current = payload.get("current")
+        if not isinstance(current, list) or not all(isinstance(s, str) for s in current):
+            raise PayloadError("current is not a list of scopes")
+        shop_scopes_set(shop=shop, scopes=current)
+        return f"Scopes recorded: {scopes_normalize(current)}"
+    if topic in PRIVACY_TOPICS:
+        return _privacy_apply(delivery, shop, payload)
+    return f"Topic {topic} is not handled"
 
 
 def _privacy_apply(delivery: WebhookDelivery, shop: Shop, payload: dict[str, object]) -> str:
