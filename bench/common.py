@@ -214,3 +214,58 @@ class SMTPSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+_SINK_PROCESS = """
+import sys, time
+from aiosmtpd.controller import Controller
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        sys.stdout.write(f"{time.time()} {envelope.rcpt_tos[0]}\\n")
+        sys.stdout.flush()
+        return "250 OK"
+
+controller = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
+controller.start()
+print("ready", flush=True)
+sys.stdin.read()  # until the bench closes it
+controller.stop()
+"""
+
+
+class SMTPSinkProcess:
+    """SMTPSink's server in a process of its own, for benches whose own threads are busy: they
+    share no interpreter lock with it, so they never delay its answers. Each arrival is stamped
+    there and read back from its output."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.arrivals: list[tuple[float, str]] = []  # (time.time(), RCPT TO)
+        self.lock = threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SINK_PROCESS, str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the SMTP sink did not start")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            at, rcpt = line.split(" ", 1)
+            with self.lock:
+                self.arrivals.append((float(at), rcpt.strip()))
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.arrivals)
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)

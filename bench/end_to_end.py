@@ -31,7 +31,7 @@ from common import (
     SAMPLE,
     SECRET,
     SHOP,
-    SMTPSink,
+    SMTPSinkProcess,
     bench_env,
     free_port,
     fresh_data_dir,
@@ -92,7 +92,7 @@ def main() -> None:
     total = int(options.rate * options.seconds)
 
     data_dir = fresh_data_dir("e2e")
-    sink = SMTPSink()
+    sink = SMTPSinkProcess()
     port = free_port()
     with postgres_database(options.postgres) as database_url:
         env = bench_env(
@@ -135,7 +135,8 @@ def main() -> None:
                 deadline = time.monotonic() + 60 + seeded / 20
                 while sink.count() < seeded and time.monotonic() < deadline:
                     time.sleep(0.2)
-            sink.arrivals.clear()
+            with sink.lock:
+                sink.arrivals.clear()
             start = time.time() + 0.5
             schedule = {i: start + i / options.rate for i in range(total)}
             sent: dict[int, float] = {}

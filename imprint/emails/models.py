@@ -51,13 +51,8 @@ class EmailLog(models.Model):
         ]
         indexes = [
             models.Index(fields=["order", "-created_at"]),
+            # The workers' queue (the row is the job): claims look emails up by status.
             models.Index(fields=["status"]),
-            # The workers' queue (the row is the job): only emails still to send.
-            models.Index(
-                fields=["id"],
-                condition=models.Q(status__in=["queued", "sending"]),
-                name="email_pending",
-            ),
         ]
 
     def __str__(self) -> str:

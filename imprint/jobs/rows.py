@@ -39,10 +39,14 @@ def rows_claim(
     """
     now = timezone.now()
     rows = model._default_manager
+    ready = rows.filter(rows_ready(waiting=waiting, claimed=claimed, now=now))
+    if ids is not None:
+        ready = ready.filter(pk__in=ids)
+    # A plain read first: an idle or outpaced worker finds nothing without taking SQLite's one
+    # write lock (which the claim below does), so it never holds up intake or another worker.
+    if not ready.exists():
+        return []
     with transaction.atomic():
-        ready = rows.filter(rows_ready(waiting=waiting, claimed=claimed, now=now))
-        if ids is not None:
-            ready = ready.filter(pk__in=ids)
         picked = list(
             ready.select_for_update(skip_locked=True)
             .order_by("pk")

@@ -56,6 +56,8 @@ class ImprintWorker(Worker):
 
     def _job_run_one(self) -> bool:
         jobs = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not jobs.exists():  # a plain read: no write lock taken just to find nothing
+            return False
         with exclusive_transaction(jobs.db):
             try:
                 job = jobs.get_locked()
