@@ -303,12 +303,10 @@ BATCH_SIZE = 20  # emails a worker claims at once and sends over one SMTP connec
 def emails_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None) -> list[EmailLog]:
     """Claim up to `limit` ready emails for this worker alone (see `rows_claim`): QUEUED and
     due, or SENDING by a worker whose lease ran out."""
-    picked = rows_claim(
+    claimed = rows_claim(
         EmailLog, waiting=EmailStatus.QUEUED, claimed=EmailStatus.SENDING, limit=limit, ids=ids
     )
-    if not picked:
-        return []
-    return list(EmailLog.objects.filter(pk__in=picked).select_related("order__shop").order_by("id"))
+    return list(claimed.select_related("order__shop"))
 
 
 class _Connection:

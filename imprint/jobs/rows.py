@@ -8,30 +8,37 @@ the attempt; a claim older than the lease belongs to a worker that died and may 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+
+M = TypeVar("M", bound=models.Model)
+
+
+def rows_due(*, waiting: str, now: dt.datetime) -> Q:
+    """Rows waiting whose time has come: never tried, or past their retry's back-off."""
+    return Q(status=waiting) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
 
 def rows_ready(*, waiting: str, claimed: str, now: dt.datetime) -> Q:
     """Rows a worker may claim: waiting and due, or claimed by a worker whose lease ran out."""
     lease_expired = now - dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return (Q(status=waiting) & due) | Q(status=claimed, claimed_at__lt=lease_expired)
+    return rows_due(waiting=waiting, now=now) | Q(status=claimed, claimed_at__lt=lease_expired)
 
 
 def rows_claim(
-    model: type[models.Model],
+    model: type[M],
     *,
     waiting: str,
     claimed: str,
     limit: int,
     ids: list[int] | None = None,
-) -> list[int]:
+) -> QuerySet[M]:
     """Claim up to `limit` ready rows of `model` (among `ids` when given), oldest first, for
-    this worker alone; returns their ids.
+    this worker alone; returns them (oldest first), to be loaded as the caller needs.
 
     The rows are locked while they are marked (`SKIP LOCKED` on PostgreSQL, so concurrent
     workers take different rows; SQLite serializes writers), so no row is claimed twice within
@@ -45,7 +52,7 @@ def rows_claim(
     # A plain read first: an idle or outpaced worker finds nothing without taking SQLite's one
     # write lock (which the claim below does), so it never holds up intake or another worker.
     if not ready.exists():
-        return []
+        return rows.none()
     with transaction.atomic():
         picked = list(
             ready.select_for_update(skip_locked=True)
@@ -56,4 +63,4 @@ def rows_claim(
             rows.filter(pk__in=picked).update(
                 status=claimed, claimed_at=now, attempts=F("attempts") + 1, next_attempt_at=None
             )
-    return picked
+    return rows.filter(pk__in=picked).order_by("pk")

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -20,6 +20,7 @@ from imprint.catalog.storage import storage_reachable
 from imprint.delivery.models import DownloadEvent
 from imprint.emails.models import EmailLog, EmailStatus
 from imprint.jobs.models import PeriodicJob
+from imprint.jobs.rows import rows_due
 from imprint.orders.models import SyncRun
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from imprint.shops.models import Shop
@@ -75,12 +76,10 @@ def metrics_collect(*, now: dt.datetime | None = None) -> list[Metric]:
     )
 
     # The two queues whose rows are their own jobs: how long the oldest due row has waited.
-    due_webhooks = WebhookDelivery.objects.filter(status=DeliveryStatus.RECEIVED).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    due_webhooks = WebhookDelivery.objects.filter(
+        rows_due(waiting=DeliveryStatus.RECEIVED, now=now)
     )
-    due_emails = EmailLog.objects.filter(status=EmailStatus.QUEUED).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
+    due_emails = EmailLog.objects.filter(rows_due(waiting=EmailStatus.QUEUED, now=now))
     for name, what, rows, since in (
         (
             "imprint_webhooks_oldest_waiting_seconds",

@@ -231,16 +231,14 @@ def webhooks_claim(
 ) -> list[WebhookDelivery]:
     """Claim up to `limit` ready deliveries for this worker alone (see `rows_claim`): RECEIVED
     and due, or PROCESSING by a worker whose lease ran out."""
-    picked = rows_claim(
+    claimed = rows_claim(
         WebhookDelivery,
         waiting=DeliveryStatus.RECEIVED,
         claimed=DeliveryStatus.PROCESSING,
         limit=limit,
         ids=ids,
     )
-    if not picked:
-        return []
-    return list(WebhookDelivery.objects.filter(pk__in=picked).select_related("shop").order_by("id"))
+    return list(claimed.select_related("shop"))
 
 
 def webhooks_process_ready(*, limit: int = BATCH_SIZE, ids: list[int] | None = None) -> int:
@@ -253,8 +251,9 @@ def webhooks_process_ready(*, limit: int = BATCH_SIZE, ids: list[int] | None = N
 
 def _finish(delivery: WebhookDelivery, status: str, outcome: str) -> None:
     # In a transaction even alone: on SQLite that takes the write lock through BEGIN IMMEDIATE,
-    # waiting in small steps (imprint.lib.sqlite) rather than SQLite's own long sleeps.
-    with transaction.atomic():
+    # waiting in small steps (imprint.lib.sqlite) rather than SQLite's own long sleeps. Inside
+    # the delivery's own transaction it simply joins it.
+    with transaction.atomic(savepoint=False):
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=status, outcome=outcome[:2000], processed_at=timezone.now()
         )
