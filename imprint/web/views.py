@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 from urllib.parse import unquote, urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.http import (
     FileResponse,
     Http404,
@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from imprint.catalog.models import DigitalFile
 from imprint.catalog.services import (
     AttachmentInvalid,
     FileInUse,
@@ -97,15 +98,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html")
-
-
-def database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return False
-    return True
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -305,60 +297,64 @@ def _limits_initial(expiry: int | None, maximum: int | None) -> dict[str, Any]:
     }
 
 
+def _downloads_page(
+    request: ShopRequest,
+    *,
+    status: int = 200,
+    form: DownloadSettingsForm | None = None,
+    limits_form: ProductLimitsForm | None = None,
+) -> HttpResponse:
+    shop = request.shop
+    limits = _limits_initial(shop.download_expiry_days, shop.download_max)
+    if form is None:
+        form = DownloadSettingsForm(initial={**limits, "filename_mode": shop.filename_mode})
+    if limits_form is None:
+        limits_form = ProductLimitsForm(
+            products=selectors.attached_products(shop=shop), initial=limits
+        )
+    context = {
+        "form": form,
+        "presets": PRESETS,
+        "limits_form": limits_form,
+        "overrides": selectors.product_overrides(shop=shop),
+        "nav": "downloads",
+    }
+    return render(request, "web/download_settings.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 @shop_required
 def download_settings(request: ShopRequest) -> HttpResponse:
-    shop = request.shop
-    initial = {
-        **_limits_initial(shop.download_expiry_days, shop.download_max),
-        "filename_mode": shop.filename_mode,
-    }
-    form = DownloadSettingsForm(initial=initial)
-    status = 200
-    if request.method == "POST":
-        preset = request.POST.get("preset")
-        if preset is not None:
-            if preset not in PRESETS:
-                return HttpResponseBadRequest("Unknown preset")
-            label, expiry, maximum = PRESETS[preset]
-            shop_settings_update(shop=shop, expiry_days=expiry, max_downloads=maximum)
+    if request.method == "GET":
+        return _downloads_page(request)
+    preset = request.POST.get("preset")
+    if preset is not None:
+        if preset not in PRESETS:
+            return HttpResponseBadRequest("Unknown preset")
+        label, expiry, maximum = PRESETS[preset]
+        shop_settings_update(shop=request.shop, expiry_days=expiry, max_downloads=maximum)
+        messages.success(
+            request, f"{label} limits saved. They apply to orders delivered from now on."
+        )
+        return redirect("web:downloads")
+    form = DownloadSettingsForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            shop_settings_update(
+                shop=request.shop,
+                expiry_days=data["expiry_days"],
+                max_downloads=data["max_downloads"],
+                filename_mode=data["filename_mode"],
+            )
+        except ShopSettingsInvalid as exc:  # the form's bounds are the service's; kept in step
+            form.add_error(None, str(exc))
+        else:
             messages.success(
-                request, f"{label} limits saved. They apply to orders delivered from now on."
+                request, "Download settings saved. They apply to orders delivered from now on."
             )
             return redirect("web:downloads")
-        form = DownloadSettingsForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                shop_settings_update(
-                    shop=shop,
-                    expiry_days=data["expiry_days"],
-                    max_downloads=data["max_downloads"],
-                    filename_mode=data["filename_mode"],
-                )
-            except ShopSettingsInvalid as exc:  # the form's bounds are the service's; kept in step
-                form.add_error(None, str(exc))
-            else:
-                messages.success(
-                    request, "Download settings saved. They apply to orders delivered from now on."
-                )
-                return redirect("web:downloads")
-        status = 400
-    return render(
-        request,
-        "web/download_settings.html",
-        {
-            "form": form,
-            "presets": PRESETS,
-            "limits_form": ProductLimitsForm(
-                products=selectors.attached_products(shop=shop),
-                initial=_limits_initial(shop.download_expiry_days, shop.download_max),
-            ),
-            "overrides": selectors.product_overrides(shop=shop),
-            "nav": "downloads",
-        },
-        status=status,
-    )
+    return _downloads_page(request, status=400, form=form)
 
 
 @require_POST
@@ -382,23 +378,7 @@ def product_limits(request: ShopRequest) -> HttpResponse:
                 request, "The product's own limits are saved. They apply to its new orders."
             )
             return redirect("web:downloads")
-    return render(
-        request,
-        "web/download_settings.html",
-        {
-            "form": DownloadSettingsForm(
-                initial={
-                    **_limits_initial(shop.download_expiry_days, shop.download_max),
-                    "filename_mode": shop.filename_mode,
-                }
-            ),
-            "presets": PRESETS,
-            "limits_form": form,
-            "overrides": selectors.product_overrides(shop=shop),
-            "nav": "downloads",
-        },
-        status=400,
-    )
+    return _downloads_page(request, status=400, limits_form=form)
 
 
 @require_POST
@@ -444,50 +424,22 @@ def _raw_content_type(request: HttpRequest, name: str) -> str | None:
     return declared
 
 
-@require_http_methods(["POST", "PUT"])
-@shop_required
-def file_upload(request: ShopRequest) -> HttpResponse:
+def _upload(
+    request: ShopRequest,
+    save: Callable[..., DigitalFile],
+    message: Callable[[DigitalFile], str],
+) -> HttpResponse:
     """PUT: the page's script sends the file as the raw body, which is streamed into storage in
-    chunks (never held in memory or spooled twice). POST: the multipart form of a browser without
-    JavaScript; Django spools a large part to a temporary file, then it is copied in chunks."""
+    chunks (never held in memory or spooled twice); the answer is JSON. POST: the multipart form
+    of a browser without JavaScript; Django spools a large part to a temporary file, then it is
+    copied in chunks. `save(source=, name=, content_type=)` stores the file."""
     if request.method == "PUT":
         try:
             name = _raw_upload_name(request)
         except ValidationError as exc:
             return JsonResponse({"error": exc.messages[0]}, status=400)
-        stored = file_store(
-            shop=request.shop,
+        stored = save(
             # The request is the body's stream: read in chunks, never loaded whole.
-            source=cast(BinaryIO, request),
-            name=name,
-            content_type=_raw_content_type(request, name),
-        )
-        messages.success(request, f"{stored.name} uploaded. Attach it to a product below.")
-        return JsonResponse(
-            {"id": stored.pk, "name": stored.name, "redirect": reverse("web:files")}
-        )
-    form = UploadForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _files_page(request, status=400, upload_form=form)
-    upload = form.cleaned_data["file"]
-    stored = file_store(
-        shop=request.shop, source=upload, name=upload.name, content_type=upload.content_type
-    )
-    messages.success(request, f"{stored.name} uploaded. Attach it to a product below.")
-    return redirect("web:files")
-
-
-@require_http_methods(["POST", "PUT"])
-@shop_required
-def file_replace_view(request: ShopRequest, file_id: int) -> HttpResponse:
-    file = selectors.file_get(shop=request.shop, file_id=file_id)
-    if request.method == "PUT":
-        try:
-            name = _raw_upload_name(request)
-        except ValidationError as exc:
-            return JsonResponse({"error": exc.messages[0]}, status=400)
-        new = file_replace(
-            file=file,
             source=cast(BinaryIO, request),
             name=name,
             content_type=_raw_content_type(request, name),
@@ -497,16 +449,36 @@ def file_replace_view(request: ShopRequest, file_id: int) -> HttpResponse:
         if not form.is_valid():
             return _files_page(request, status=400, upload_form=form)
         upload = form.cleaned_data["file"]
-        new = file_replace(
-            file=file, source=upload, name=upload.name, content_type=upload.content_type
-        )
-    messages.success(
-        request,
-        f"{file.name} replaced by {new.name}. New orders get the new version; links already sent keep the version they were sent with.",
-    )
+        stored = save(source=upload, name=upload.name, content_type=upload.content_type)
+    messages.success(request, message(stored))
     if request.method == "PUT":
-        return JsonResponse({"id": new.pk, "name": new.name, "redirect": reverse("web:files")})
+        return JsonResponse(
+            {"id": stored.pk, "name": stored.name, "redirect": reverse("web:files")}
+        )
     return redirect("web:files")
+
+
+@require_http_methods(["POST", "PUT"])
+@shop_required
+def file_upload(request: ShopRequest) -> HttpResponse:
+    return _upload(
+        request,
+        lambda **source: file_store(shop=request.shop, **source),
+        lambda stored: f"{stored.name} uploaded. Attach it to a product below.",
+    )
+
+
+@require_http_methods(["POST", "PUT"])
+@shop_required
+def file_replace_view(request: ShopRequest, file_id: int) -> HttpResponse:
+    file = selectors.file_get(shop=request.shop, file_id=file_id)
+    return _upload(
+        request,
+        lambda **source: file_replace(file=file, **source),
+        lambda new: (
+            f"{file.name} replaced by {new.name}. New orders get the new version; links already sent keep the version they were sent with."
+        ),
+    )
 
 
 @require_POST

@@ -13,10 +13,10 @@ from imprint.delivery.models import DownloadGrant
 from imprint.delivery.services import grant_link_token, grants_issue
 from imprint.emails.models import EmailLog, EmailStatus
 from imprint.emails.services import email_delivery_queue
-from imprint.jobs.worker import jobs_run_pending
 from imprint.orders.models import Order
 from imprint.shops.models import Shop
 from tests.factories import AttachmentFactory, DigitalFileFactory, LineItemFactory, OrderFactory
+from tests.shopify.helpers import run_queued
 
 # When the grants of the orders below are issued: their expiry dates in the emails follow from it.
 ISSUED_AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -55,7 +55,7 @@ def grant_urls(order: Order) -> list[str]:
 def tasks_run_ready() -> int:
     """Run every ready delivery, email and job like a worker, until none is ready. Returns how
     many ran."""
-    return jobs_run_pending()
+    return run_queued()
 
 
 def emails_waiting() -> list[EmailLog]:
