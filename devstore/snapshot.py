@@ -13,6 +13,42 @@ if TYPE_CHECKING:
 
 VERSION = 1
 
+# The plain fields, saved and loaded as they are; the nested and converted ones are spelled out
+# where they are saved and loaded.
+_SHOP_FIELDS = (
+    "id",
+    "domain",
+    "name",
+    "email",
+    "plan",
+    "access_token",
+    "app_secret",
+    "webhook_url",
+    "read_all_orders",
+    "timezone",
+    "created_at",
+    "installed",
+    "token_valid",
+    "next_order_number",
+)
+_PRODUCT_FIELDS = ("id", "title", "handle", "vendor", "created_at", "updated_at")
+# Split around "customer_email" only so that the state file keeps its key order.
+_ORDER_FIELDS_HEAD = ("id", "number", "token", "email")
+_ORDER_FIELDS_TAIL = (
+    "first_name",
+    "last_name",
+    "financial_status",
+    "test",
+    "created_at",
+    "updated_at",
+    "processed_at",
+    "cancelled_at",
+    "cancel_reason",
+    "closed_at",
+    "currency",
+)
+_ORDER_FIELDS = _ORDER_FIELDS_HEAD + _ORDER_FIELDS_TAIL
+
 
 def _customer(customer: Customer) -> dict[str, Any]:
     return {
@@ -26,22 +62,9 @@ def _customer(customer: Customer) -> dict[str, Any]:
 
 def _order(order: Order) -> dict[str, Any]:
     return {
-        "id": order.id,
-        "number": order.number,
-        "token": order.token,
-        "email": order.email,
+        **{f: getattr(order, f) for f in _ORDER_FIELDS_HEAD},
         "customer_email": order.customer.email if order.customer else None,
-        "first_name": order.first_name,
-        "last_name": order.last_name,
-        "financial_status": order.financial_status,
-        "test": order.test,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "processed_at": order.processed_at,
-        "cancelled_at": order.cancelled_at,
-        "cancel_reason": order.cancel_reason,
-        "closed_at": order.closed_at,
-        "currency": order.currency,
+        **{f: getattr(order, f) for f in _ORDER_FIELDS_TAIL},
         "line_items": [
             {
                 "id": line.id,
@@ -73,28 +96,10 @@ def store_dump(store: DevStore) -> dict[str, Any]:
     for shop in store.shops.values():
         shops.append(
             {
-                "id": shop.id,
-                "domain": shop.domain,
-                "name": shop.name,
-                "email": shop.email,
-                "plan": shop.plan,
-                "access_token": shop.access_token,
-                "app_secret": shop.app_secret,
-                "webhook_url": shop.webhook_url,
-                "read_all_orders": shop.read_all_orders,
-                "timezone": shop.timezone,
-                "created_at": shop.created_at,
-                "installed": shop.installed,
-                "token_valid": shop.token_valid,
-                "next_order_number": shop.next_order_number,
+                **{f: getattr(shop, f) for f in _SHOP_FIELDS},
                 "products": [
                     {
-                        "id": p.id,
-                        "title": p.title,
-                        "handle": p.handle,
-                        "vendor": p.vendor,
-                        "created_at": p.created_at,
-                        "updated_at": p.updated_at,
+                        **{f: getattr(p, f) for f in _PRODUCT_FIELDS},
                         "variants": [
                             {"id": v.id, "title": v.title, "price": str(v.price), "sku": v.sku}
                             for v in p.variants
@@ -114,31 +119,9 @@ def store_load(store: DevStore, data: dict[str, Any]) -> None:
         raise ValueError(f"unknown devstore state version {data.get('version')!r}")
     store.shops.clear()
     for raw in data["shops"]:
-        shop = Shop(
-            id=raw["id"],
-            domain=raw["domain"],
-            name=raw["name"],
-            email=raw["email"],
-            plan=raw["plan"],
-            access_token=raw["access_token"],
-            app_secret=raw["app_secret"],
-            webhook_url=raw["webhook_url"],
-            read_all_orders=raw["read_all_orders"],
-            timezone=raw["timezone"],
-            created_at=raw["created_at"],
-            installed=raw["installed"],
-            token_valid=raw["token_valid"],
-            next_order_number=raw["next_order_number"],
-        )
+        shop = Shop(**{f: raw[f] for f in _SHOP_FIELDS})
         for p in raw["products"]:
-            product = Product(
-                id=p["id"],
-                title=p["title"],
-                handle=p["handle"],
-                vendor=p["vendor"],
-                created_at=p["created_at"],
-                updated_at=p["updated_at"],
-            )
+            product = Product(**{f: p[f] for f in _PRODUCT_FIELDS})
             product.variants = [
                 Variant(
                     id=v["id"],
@@ -154,26 +137,12 @@ def store_load(store: DevStore, data: dict[str, Any]) -> None:
             shop.customers[c["email"].lower()] = Customer(**c)
         for o in raw["orders"]:
             order = Order(
-                id=o["id"],
-                number=o["number"],
-                token=o["token"],
-                email=o["email"],
+                **{f: o[f] for f in _ORDER_FIELDS},
                 customer=shop.customers.get((o["customer_email"] or "").lower()),
-                first_name=o["first_name"],
-                last_name=o["last_name"],
                 line_items=[
                     LineItem(**{**line, "price": Decimal(line["price"]), "order_id": o["id"]})
                     for line in o["line_items"]
                 ],
-                financial_status=o["financial_status"],
-                test=o["test"],
-                created_at=o["created_at"],
-                updated_at=o["updated_at"],
-                processed_at=o["processed_at"],
-                cancelled_at=o["cancelled_at"],
-                cancel_reason=o["cancel_reason"],
-                closed_at=o["closed_at"],
-                currency=o["currency"],
             )
             order.refunds = [
                 Refund(
