@@ -9,18 +9,21 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from imprint.jobs.retry import backoff_seconds
 from imprint.jobs.rows import rows_claim
+from imprint.lib.group_commit import GroupCommit
 from imprint.orders.data import OrderData, RefundData
 from imprint.orders.services import order_ingest, refund_apply
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
@@ -101,54 +104,111 @@ def webhook_verify(*, headers: dict[str, str], body: bytes) -> None:
         raise WebhookRejected(401, "Invalid signature")
 
 
-@cache
-def _sql(vendor: str) -> tuple[str, str]:
-    """The store lookup and the delivery INSERT, written once per database vendor from the
-    models' own table and column names."""
-    quote = connection.ops.quote_name
-    shop = Shop._meta
-    lookup = (
-        f"SELECT {quote(shop.pk.column)} FROM {quote(shop.db_table)} "  # noqa: S608 (names from the model)
-        f"WHERE {quote(shop.get_field('domain').column)} = %s"
-    )
-    delivery = WebhookDelivery._meta
-    insert = (
-        f"INSERT INTO {quote(delivery.db_table)} "  # noqa: S608 (names from the model)
-        f"({', '.join(quote(field.column) for field in _DELIVERY_FIELDS)}) "
-        f"VALUES ({', '.join(['%s'] * len(_DELIVERY_FIELDS))})"
-    )
-    return lookup, insert
-
-
 _DELIVERY_FIELDS = [
     field for field in WebhookDelivery._meta.concrete_fields if not field.primary_key
 ]
+# Columns whose value the INSERT itself decides from whether the store is known.
+_DECIDED_BY_STORE = ("shop", "status", "outcome")
+_UNKNOWN_STORE = {"status": DeliveryStatus.IGNORED, "outcome": "Unknown shop"}
+DUPLICATE = "duplicate"  # what intake answers for a delivery recorded already
 
 
-def _shop_id(domain: str) -> int | None:
-    """The installed-or-not store with this domain, by one indexed SELECT."""
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor)[0], [domain])
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
+@cache
+def _insert_sql(vendor: str, rows: int) -> str:
+    """One INSERT of `rows` WebhookDeliveries that looks each store up itself: a single
+    statement, so a single round trip to PostgreSQL, written once per database vendor and
+    number of rows from the models' own table and column names.
 
-
-def _delivery_insert(values: dict[str, object]) -> None:
-    """INSERT one WebhookDelivery: every column, each from `values` or its field's default,
-    converted by its field as the ORM would. Written out because the ORM's `create` costs
-    several times the INSERT itself on the request Imprint must answer fastest."""
-    params = [
-        field.get_db_prep_save(
-            values[field.name] if field.name in values else field.get_default(), connection
-        )
+    Each row's store id, and the status and outcome that depend on whether the store is known,
+    are subqueries by domain (the unique index answers each). A delivery recorded already is
+    skipped, not an error (`ON CONFLICT ... DO NOTHING`, on both databases), so one Shopify retry
+    cannot fail the others in the statement; RETURNING names the rows written."""
+    quote = connection.ops.quote_name
+    shop = Shop._meta
+    store = (
+        f"(SELECT {quote(shop.pk.column)} FROM {quote(shop.db_table)} "  # noqa: S608 (names from the model)
+        f"WHERE {quote(shop.get_field('domain').column)} = %s)"
+    )
+    decided = f"CASE WHEN {store} IS NULL THEN %s ELSE %s END"
+    placeholders = ", ".join(
+        store if field.name == "shop" else decided if field.name in _DECIDED_BY_STORE else "%s"
         for field in _DELIVERY_FIELDS
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor)[1], params)
+    )
+    delivery = WebhookDelivery._meta
+    webhook_id = quote(delivery.get_field("webhook_id").column)
+    return (
+        f"INSERT INTO {quote(delivery.db_table)} "  # noqa: S608 (names from the model)
+        f"({', '.join(quote(field.column) for field in _DELIVERY_FIELDS)}) "
+        f"VALUES {', '.join([f'({placeholders})'] * rows)} "
+        f"ON CONFLICT ({webhook_id}) DO NOTHING "
+        f"RETURNING {webhook_id}, {quote(delivery.get_field('status').column)}"
+    )
+
+
+def _deliveries_insert(deliveries: Sequence[dict[str, Any]]) -> list[str]:
+    """INSERT WebhookDeliveries in one statement and return each one's status, or DUPLICATE.
+
+    Every column comes from the delivery's values (status and outcome from `_UNKNOWN_STORE` when
+    no store has its domain), or else its field's default, converted by its field as the ORM
+    would. Written out because the ORM's `create` costs several times the INSERT itself on the
+    request Imprint must answer fastest. On SQLite the statement runs in a transaction, whose
+    BEGIN IMMEDIATE waits for the write lock in small steps (imprint.lib.sqlite) where an
+    implicit one would sleep in SQLite's long ones; on PostgreSQL one statement is atomic by
+    itself, and BEGIN and COMMIT would only add two round trips.
+    """
+    params: list[Any] = []
+    for values in deliveries:
+        for field in _DELIVERY_FIELDS:
+            if field.name == "shop":
+                params.append(values["shop_domain"])
+            elif field.name in _DECIDED_BY_STORE:
+                params += [values["shop_domain"], _UNKNOWN_STORE[field.name], values[field.name]]
+            else:
+                value = values[field.name] if field.name in values else field.get_default()
+                params.append(field.get_db_prep_save(value, connection))
+    sql = _insert_sql(connection.vendor, len(deliveries))
+    atomic = transaction.atomic(savepoint=False) if connection.vendor == "sqlite" else nullcontext()
+    with atomic:
+        written = dict(_execute(sql, params))
+    statuses = []
+    for values in deliveries:
+        # A Shopify retry of a delivery in the same statement: the first one is written.
+        statuses.append(str(written.pop(values["webhook_id"], DUPLICATE)))
+    return statuses
+
+
+def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    # PostgreSQL: the values travel apart from the statement (server-side binding), so the body
+    # is neither escaped into the SQL nor parsed back out of it, and psycopg prepares the
+    # statement once it recurs. Without Django's cursor there is no health check before it
+    # either, which would be a round trip of its own: a connection the server has closed fails
+    # the INSERT instead, which is tried once more on a new connection. Should the first try
+    # have been committed after all, the second finds its rows and answers them as duplicates,
+    # which Shopify takes as delivered just the same.
+    for attempt in (1, 2):
+        connection.ensure_connection()
+        try:
+            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        except (InterfaceError, OperationalError):
+            if attempt == 2 or connection.in_atomic_block:
+                raise
+            connection.close()
+    raise AssertionError("unreachable")
+
+
+# The web process's threads commit their deliveries together (see imprint.lib.group_commit).
+_intake = GroupCommit(_deliveries_insert, limit=50)
 
 
 def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
-    """Record one verified delivery: a RECEIVED row is the job a worker claims (one INSERT).
+    """Record one verified delivery: a RECEIVED row is the job a worker claims. Its INSERT is
+    committed, with those of other threads receiving at the same moment, before this returns.
 
     The caller has verified the signature. Raises WebhookRejected for missing headers or a body
     that is not a JSON object; records unknown shops and topics as ignored.
@@ -179,46 +239,34 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
     if not isinstance(payload, dict):
         raise WebhookRejected(400, "Body is not a JSON object")
 
-    shop_id = _shop_id(domain)
-    if shop_id is None:
-        status, outcome = DeliveryStatus.IGNORED, "Unknown shop"
-    elif topic not in HANDLED_TOPICS:
-        status, outcome = DeliveryStatus.IGNORED, f"Topic {topic} is not handled"
-    else:
+    if topic in HANDLED_TOPICS:
         status, outcome = DeliveryStatus.RECEIVED, ""
+    else:
+        status, outcome = DeliveryStatus.IGNORED, f"Topic {topic} is not handled"
     triggered = (
         parse_datetime(lower.get("x-shopify-triggered-at", ""))
         if lower.get("x-shopify-triggered-at")
         else None
     )
 
-    # One INSERT is atomic by itself, so on PostgreSQL BEGIN and COMMIT would only add two round
-    # trips. On SQLite it runs in a transaction, whose BEGIN IMMEDIATE waits for the write lock
-    # in small steps (imprint.lib.sqlite) where an implicit one would sleep in SQLite's long
-    # ones; inside a caller's transaction, a savepoint keeps a duplicate from aborting it.
-    needs_atomic = connection.vendor == "sqlite" or connection.in_atomic_block
-    atomic = transaction.atomic() if needs_atomic else nullcontext()
-    try:
-        with atomic:
-            _delivery_insert(
-                {
-                    "webhook_id": webhook_id,
-                    "event_id": lower.get("x-shopify-event-id", "")[:255],
-                    "topic": topic,
-                    "shop_domain": domain,
-                    "shop": shop_id,
-                    "api_version": lower.get("x-shopify-api-version", "")[:32],
-                    "triggered_at": triggered if triggered and triggered.tzinfo else None,
-                    "received_at": timezone.now(),
-                    "body": body.decode("utf-8"),
-                    "status": status,
-                    "outcome": outcome,
-                }
-            )
-    except IntegrityError:
-        # Shopify retried a delivery we already recorded: answer 200 so it stops.
-        return Received(status="duplicate")
-    return Received(status=status)
+    delivery: dict[str, Any] = {
+        "webhook_id": webhook_id,
+        "event_id": lower.get("x-shopify-event-id", "")[:255],
+        "topic": topic,
+        "shop_domain": domain,
+        "api_version": lower.get("x-shopify-api-version", "")[:32],
+        "triggered_at": triggered if triggered and triggered.tzinfo else None,
+        "received_at": timezone.now(),
+        "body": body.decode("utf-8"),
+        "status": status,
+        "outcome": outcome,
+    }
+    if connection.in_atomic_block:
+        # Inside a caller's transaction the row must be part of it, and no other thread's.
+        (recorded,) = _deliveries_insert([delivery])
+    else:
+        recorded = _intake.submit(delivery)
+    return Received(status=recorded)
 
 
 # --- Processing: the delivery row is the job ----------------------------------------------------
