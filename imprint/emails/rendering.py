@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import css_inline
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat
+from django.utils.translation import get_language
 
 from imprint.delivery.models import DownloadGrant
 from imprint.delivery.services import grant_link_token
@@ -47,12 +49,30 @@ class RenderedEmail:
     html: str
 
 
+_SLOT = "SLOT"  # stands for the token while the route is reversed
+
+
+@cache
+def _download_page_path() -> tuple[str, str]:
+    """The download page's path around its token, reversed once: the worker fills in a link
+    for every file of every email, and `reverse` would resolve the same route each time."""
+    before, _, after = reverse("download-page", args=[_SLOT]).partition(_SLOT)
+    return before, after
+
+
 def grant_link_url(grant: DownloadGrant) -> str:
     """The customer's page for one file: PUBLIC_URL + /d/<token>."""
-    return settings.PUBLIC_URL + reverse("download-page", args=[grant_link_token(grant)])
+    before, after = _download_page_path()
+    return f"{settings.PUBLIC_URL}{before}{grant_link_token(grant)}{after}"
 
 
 def _expiry_text(expires_at: dt.datetime | None) -> str:
+    # An order's links mostly share one expiry: each is formatted once per language.
+    return _expiry_text_in(expires_at, get_language())
+
+
+@lru_cache(maxsize=64)
+def _expiry_text_in(expires_at: dt.datetime | None, language: str | None) -> str:
     if expires_at is None:
         return "Never expires"
     # Shown in UTC with the zone spelled out: the store's own time zone is not known here.

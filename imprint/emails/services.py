@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import secrets
 import smtplib
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -23,6 +25,7 @@ from imprint.emails.models import EmailKind, EmailLog, EmailStatus
 from imprint.emails.rendering import RenderedEmail, delivery_email_render, email_branding
 from imprint.jobs.retry import backoff_seconds
 from imprint.jobs.rows import rows_claim
+from imprint.lib.sql import sql_insert, sql_select, sql_update
 from imprint.orders.models import Order, OrderActivity
 from imprint.orders.status import order_delivery_status_refresh, order_delivery_status_sent
 
@@ -202,6 +205,19 @@ def _from_address(shop_name: str) -> str:
     return formataddr((shop_name, address or settings.DEFAULT_FROM_EMAIL))
 
 
+class _DeliveryMessage(EmailMultiAlternatives):
+    """The delivery email's MIME message, with its multipart boundary chosen here: left to the
+    standard library, a boundary is drawn and then searched for in the whole rendered message
+    with a freshly compiled pattern, a third of the time it takes to write the message out. 128
+    random bits, drawn per message, cannot occur in it by chance nor be known to anyone who
+    writes part of its text (a customer's name, a store's footer)."""
+
+    def message(self) -> Any:
+        message = super().message()
+        message.set_boundary(f"=_imprint_{secrets.token_hex(16)}")
+        return message
+
+
 def _message_build(
     email: EmailLog, rendered: RenderedEmail, connection: BaseEmailBackend
 ) -> EmailMultiAlternatives:
@@ -209,7 +225,7 @@ def _message_build(
     branding = email_branding(shop)
     from_email = _from_address(branding.sender_name)
     domain = parseaddr(from_email)[1].rpartition("@")[2] or "localhost"
-    message = EmailMultiAlternatives(
+    message = _DeliveryMessage(
         subject=rendered.subject,
         body=rendered.text,
         from_email=from_email,
@@ -255,15 +271,25 @@ def _finish(
 ) -> bool:
     """Move a claimed email out of SENDING, with its activity row and the order's status, in one
     short transaction. False when the row is no longer ours (it left SENDING meanwhile)."""
+    # Written in SQL (imprint.lib.sql): it runs once per email sent, and the ORM's query
+    # building cost more than the three statements and the commit together.
     with transaction.atomic():
-        moved = EmailLog.objects.filter(pk=email.pk, status=EmailStatus.SENDING).update(
-            status=status, **fields
+        moved = sql_update(
+            EmailLog,
+            where={"id": email.pk, "status": EmailStatus.SENDING},
+            values={"status": status, **fields},
         )
         if moved:
             if activity is not None:
                 action, detail = activity
-                OrderActivity.objects.create(
-                    order_id=email.order_id, actor=ACTOR, action=action, detail=detail
+                sql_insert(
+                    OrderActivity,
+                    {
+                        "order_id": email.order_id,
+                        "actor": ACTOR,
+                        "action": action,
+                        "detail": detail,
+                    },
                 )
             if status == EmailStatus.SENT:
                 order_delivery_status_sent(order_id=email.order_id)
@@ -369,10 +395,10 @@ def _email_deliver(email: EmailLog, connection: _Connection) -> None:
 
     # The links as they are now, not when the batch was claimed: a slow mail server can make a
     # batch last minutes, and a link restricted meanwhile must not go out.
-    grants = list(
-        DownloadGrant.objects.filter(
-            order_id=email.order_id, restriction=Restriction.NONE
-        ).order_by("line_item_id", "id")
+    grants = sql_select(
+        DownloadGrant,
+        where={"order_id": email.order_id, "restriction": Restriction.NONE},
+        order_by=("line_item_id", "id"),
     )
     if not grants:
         reason = (

@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 
 from imprint.delivery.models import DownloadGrant, Restriction
 from imprint.emails.models import EmailLog, EmailStatus
+from imprint.lib.sql import sql_update
 from imprint.orders.models import DeliveryStatus, Order
 
 
@@ -44,6 +45,8 @@ def order_delivery_status_sent(*, order_id: int) -> None:
     would conclude, in one UPDATE. A sent email makes a pending or failed order processed; an
     order without digital items or with every link restricted keeps its status, which does not
     depend on emails (and an email is only sent while a link is active)."""
-    Order.objects.filter(
-        pk=order_id, delivery_status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
-    ).update(delivery_status=DeliveryStatus.PROCESSED)
+    sql_update(
+        Order,
+        where={"id": order_id, "delivery_status": (DeliveryStatus.PENDING, DeliveryStatus.FAILED)},
+        values={"delivery_status": DeliveryStatus.PROCESSED},
+    )

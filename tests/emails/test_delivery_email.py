@@ -9,7 +9,7 @@ import pytest
 from imprint.delivery.models import DownloadGrant
 from imprint.delivery.tokens import grant_token_parse, grant_token_valid
 from imprint.emails.models import EmailLog, EmailStatus
-from imprint.emails.services import email_send
+from imprint.emails.services import email_send, emails_send_ready
 from imprint.shops.models import Shop
 from tests.emails.helpers import grant_urls, html_links, html_of, order_delivered, text_of
 
@@ -206,3 +206,22 @@ def test_restricted_grant_of_a_partly_refunded_order_is_left_out(smtp_settings, 
     assert bonus_url not in text
     assert "bonus.zip" not in text
     assert EmailLog.objects.get(pk=email.pk).status == EmailStatus.SENT
+
+
+def test_each_message_has_its_own_random_boundary_between_its_two_parts(smtp_settings, shop_a):
+    for index in range(2):
+        order_delivered(shop_a, email=f"buyer{index}@example.com", name=f"#{2001 + index}")
+    assert emails_send_ready() == 2
+
+    boundaries = []
+    for message in smtp_settings.messages:
+        boundary = message.get_boundary()
+        assert re.fullmatch(r"=_imprint_[0-9a-f]{32}", boundary)
+        assert message.get_content_type() == "multipart/alternative"
+        assert [part.get_content_type() for part in message.iter_parts()] == [
+            "text/plain",
+            "text/html",
+        ]
+        assert boundary not in text_of(message) + html_of(message)
+        boundaries.append(boundary)
+    assert boundaries[0] != boundaries[1]
