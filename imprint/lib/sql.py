@@ -31,6 +31,17 @@ def _fields(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
     return by_name
 
 
+def sql_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The concrete field of `model` called `name` (or with that attname)."""
+    return _fields(model)[name]
+
+
+def sql_values(model: type[models.Model], values: Mapping[str, Any]) -> list[Any]:
+    """`values` (by field name) converted by their fields for a statement, as the ORM would."""
+    fields = _fields(model)
+    return [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
+
+
 def _conditions(
     model: type[models.Model], where: Mapping[str, Any]
 ) -> tuple[tuple[tuple[str, int], ...], list[Any]]:

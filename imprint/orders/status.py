@@ -40,6 +40,10 @@ def order_delivery_status_refresh(*, order: Order) -> str:
     return status
 
 
+# A sent email makes an order in one of these statuses processed (order_delivery_status_sent).
+SENT_MAKES_PROCESSED = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+
+
 def order_delivery_status_sent(*, order_id: int) -> None:
     """An email with the order's links has just been sent: what `order_delivery_status_refresh`
     would conclude, in one UPDATE. A sent email makes a pending or failed order processed; an
@@ -47,6 +51,6 @@ def order_delivery_status_sent(*, order_id: int) -> None:
     depend on emails (and an email is only sent while a link is active)."""
     sql_update(
         Order,
-        where={"id": order_id, "delivery_status": (DeliveryStatus.PENDING, DeliveryStatus.FAILED)},
+        where={"id": order_id, "delivery_status": SENT_MAKES_PROCESSED},
         values={"delivery_status": DeliveryStatus.PROCESSED},
     )

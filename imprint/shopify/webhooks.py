@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import orjson
 import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -233,9 +234,12 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
             400, "Malformed X-Shopify-Shop-Domain, X-Shopify-Topic or X-Shopify-Webhook-Id"
         )
     try:
-        payload = json.loads(body)
-    except ValueError:
-        raise WebhookRejected(400, "Body is not valid JSON") from None
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise WebhookRejected(400, "Body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise WebhookRejected(400, "Body is not a JSON object")
 

@@ -410,3 +410,21 @@ def test_an_unexpected_error_is_retried_then_marked_failed_without_internals(
     assert run_queued("webhooks") == 0
     assert DBTaskResult.objects.count() == 0
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": 1, "total": NaN}',  # Python's json reads NaN and Infinity; orjson does not
+        b'{"id": 123456789012345678901234567890}',  # beyond 64 bits
+        b'{"id": 1, "note": "\\ud800 alone"}',  # an unpaired surrogate escape
+        b'  {"id": 1}\n',
+    ],
+)
+def test_json_the_standard_library_accepts_is_accepted(client, shop_a, body) -> None:
+    # Intake checks bodies with orjson first, for speed, and falls back to the standard
+    # library, so that what counts as JSON does not depend on which one answered.
+    response = post_webhook(client, topic="orders/paid", shop=SHOP, body=body)
+
+    assert (response.status_code, response.content) == (200, b"received")
+    assert WebhookDelivery.objects.get().body == body.decode()
