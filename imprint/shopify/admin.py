@@ -52,8 +52,11 @@ MAX_THROTTLED_ATTEMPTS = 50  # a THROTTLED answer after an exact wait is rare; 5
 WAIT_MARGIN_SECONDS = 0.001
 LINE_ITEMS_FIRST = 5  # most digital orders have one to three lines; more are paged
 LINE_ITEMS_PAGE = 100  # follow-up pages of an order with many lines
+# An order's refunds come with it up to these limits, which cover almost every order; an order
+# at either limit has its refunds fetched again in full (`_refunds_complete`).
 REFUNDS_FIRST = 5
 REFUND_LINES_FIRST = 25
+REFUND_LINES_PAGE = 100  # refunded lines per follow-up page
 
 
 class Clock(Protocol):
@@ -509,7 +512,60 @@ class AdminClient:
             info = connection.get("pageInfo") or {}
             cursor = info.get("endCursor")
             more = bool(info.get("hasNextPage")) and cursor is not None
+        refunds = node.get("refunds") if isinstance(node, dict) else None
+        if isinstance(refunds, list) and _refunds_cut_short(refunds):
+            node = {**node, "refunds": self._refunds_complete(node.get("id"))}
         return order_from_node(node, extra_lines=tuple(extra))
+
+    def _refunds_complete(self, order_id: Any) -> list[dict[str, Any]]:
+        """Every refund of the order, each with every refunded line: the points go only to the
+        rare order with more refunds, or more refunded lines in one refund, than a batch asks."""
+        result = self.query(ORDER_REFUNDS_QUERY, {"id": order_id, "first": REFUND_LINES_PAGE})
+        order = result.data.get("node")
+        refunds = order.get("refunds") if isinstance(order, dict) else None
+        if not isinstance(refunds, list):
+            raise PayloadError(f"the refunds of {order_id} could not be read")
+        complete = []
+        for refund in refunds:
+            if not isinstance(refund, dict):
+                raise PayloadError(f"a refund of {order_id} is not an object")
+            what = f"the refunded lines of {refund.get('id')}"
+            lines, cursor = _page(refund.get("refundLineItems"), what)
+            while cursor is not None:
+                result = self.query(
+                    REFUND_LINES_QUERY,
+                    {"id": refund.get("id"), "first": REFUND_LINES_PAGE, "after": cursor},
+                )
+                node = result.data.get("node")
+                more, cursor = _page(
+                    node.get("refundLineItems") if isinstance(node, dict) else None, what
+                )
+                lines += more
+            complete.append({**refund, "refundLineItems": {"nodes": lines}})
+        return complete
+
+
+def _refunds_cut_short(refunds: list[Any]) -> bool:
+    """Whether a batch query's refunds may be missing some: as many as it asked for, or a
+    refund with more refunded lines than it asked for."""
+    if len(refunds) >= REFUNDS_FIRST:
+        return True
+    for refund in refunds:
+        lines = refund.get("refundLineItems") if isinstance(refund, dict) else None
+        info = lines.get("pageInfo") if isinstance(lines, dict) else None
+        if isinstance(info, dict) and info.get("hasNextPage"):
+            return True
+    return False
+
+
+def _page(connection: Any, what: str) -> tuple[list[Any], str | None]:
+    """A connection's nodes, and the cursor of its next page (None on the last)."""
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    if not isinstance(nodes, list):
+        raise PayloadError(f"{what} could not be read")
+    info = connection.get("pageInfo") or {}
+    cursor = info.get("endCursor") if info.get("hasNextPage") else None
+    return nodes, cursor if isinstance(cursor, str) else None
 
 
 def orders_search(since: dt.datetime) -> str:
@@ -561,14 +617,46 @@ query Orders($ids: [ID!]!, $lines: Int!) {{
 }}
 """
 
+_REFUND_LINES_FIELDS = """
+          pageInfo { hasNextPage endCursor }
+          nodes { quantity lineItem { id } }
+        """
+
 ORDERS_WITH_REFUNDS_QUERY = f"""
 query OrdersWithRefunds($ids: [ID!]!, $lines: Int!) {{
   nodes(ids: $ids) {{
     ... on Order {{{_ORDER_FIELDS}
       refunds(first: {REFUNDS_FIRST}) {{
         id
-        refundLineItems(first: {REFUND_LINES_FIRST}) {{ nodes {{ quantity lineItem {{ id }} }} }}
+        refundLineItems(first: {REFUND_LINES_FIRST}) {{{_REFUND_LINES_FIELDS}}}
       }}
+    }}
+  }}
+}}
+"""
+
+# Every refund of one order, for an order whose refunds the batch query may have cut short.
+ORDER_REFUNDS_QUERY = f"""
+query OrderRefunds($id: ID!, $first: Int!) {{
+  node(id: $id) {{
+    ... on Order {{
+      id
+      refunds {{
+        id
+        refundLineItems(first: $first) {{{_REFUND_LINES_FIELDS}}}
+      }}
+    }}
+  }}
+}}
+"""
+
+# The further refunded lines of one refund with more than a page of them.
+REFUND_LINES_QUERY = f"""
+query RefundLines($id: ID!, $first: Int!, $after: String) {{
+  node(id: $id) {{
+    ... on Refund {{
+      id
+      refundLineItems(first: $first, after: $after) {{{_REFUND_LINES_FIELDS}}}
     }}
   }}
 }}
