@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection, make_msgid
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db import connection as database
 from django.utils import timezone
 
@@ -351,6 +351,15 @@ def _sent(email: EmailLog, *, subject: str, message_id: str, detail: str) -> Non
         cursor.execute(_sent_sql(tuple(marked), tuple(activity)), params)
 
 
+def _cast_type(model: type[models.Model], name: str) -> str:
+    """The type to cast a value to for a column: text for characters, since a cast to
+    `varchar(n)` would cut a longer value short where an INSERT refuses it."""
+    field = sql_field(model, name)
+    if isinstance(field, models.CharField | models.TextField):
+        return "text"
+    return str(field.db_type(database))
+
+
 @cache
 def _sent_sql(marked: tuple[str, ...], activity: tuple[str, ...]) -> str:
     """PostgreSQL's one statement for `_sent`: the email's row moves from SENDING to SENT and,
@@ -362,9 +371,7 @@ def _sent_sql(marked: tuple[str, ...], activity: tuple[str, ...]) -> str:
     def column(meta: Any, name: str) -> str:
         return quote(meta.get_field(name).column)
 
-    casts = ", ".join(
-        f"CAST(%s AS {sql_field(OrderActivity, name).db_type(database)})" for name in activity
-    )
+    casts = ", ".join(f"CAST(%s AS {_cast_type(OrderActivity, name)})" for name in activity)
     return (
         f"WITH moved AS (UPDATE {quote(log.db_table)} "  # noqa: S608 (names from the models)
         f"SET {', '.join(f'{column(log, name)} = %s' for name in marked)} "

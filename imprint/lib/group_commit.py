@@ -10,12 +10,14 @@ idle server adds no delay; under load the batches grow by themselves and each co
 more rows.
 
 Nothing is answered before it is written: a thread gets its result only after `write` returned
-for the batch holding its item, and if `write` raised, every thread of that batch raises the
-same error.
+for the batch holding its item. If `write` raised, every thread of that batch raises that error
+(each its own copy, chained to the original, so that no two threads share one traceback); if it
+returned an exception as an item's result, that item's thread alone raises it.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
@@ -25,25 +27,41 @@ Result = TypeVar("Result")
 
 
 class _Waiting(Generic[Item, Result]):
-    __slots__ = ("done", "error", "item", "result", "wake")
+    __slots__ = ("done", "error", "item", "leader", "result", "wake")
 
     def __init__(self, item: Item) -> None:
         self.item = item
-        self.result: Result | None = None
+        self.result: Result | Exception | None = None
         self.error: BaseException | None = None
         self.wake = threading.Event()  # set when written (done) or when made the leader
         self.done = False
+        self.leader = False  # the thread that wrote the batch raises the original error
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A copy of `error` for one more thread to raise (the same type, so callers catch it the
+    same way); the original itself when it cannot be copied."""
+    try:
+        copied = copy.copy(error)
+    except Exception:
+        return error
+    copied.__traceback__ = None
+    return copied
 
 
 class GroupCommit(Generic[Item, Result]):
-    """Hand items to `write(items) -> results` (one result per item, in order), batched.
+    """Hand items to `write(items) -> results` (one result per item, in order, or an exception
+    for that item's thread to raise), batched.
 
     `write` runs on the thread of the leader, with that thread's database connection; it must
     commit what it writes before it returns.
     """
 
     def __init__(
-        self, write: Callable[[Sequence[Item]], Sequence[Result]], *, limit: int = 50
+        self,
+        write: Callable[[Sequence[Item]], Sequence[Result | Exception]],
+        *,
+        limit: int = 50,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -65,11 +83,17 @@ class GroupCommit(Generic[Item, Result]):
         if not mine.done:
             # Leading: our item is the oldest waiting one, so it is in this batch.
             self._lead(mine)
-        if mine.error is not None:
-            raise mine.error
+        error = mine.error
+        if error is None and isinstance(mine.result, Exception):
+            error = mine.result
+        if error is not None:
+            if mine.leader:
+                raise error
+            raise _own_copy(error) from error
         return mine.result  # type: ignore[return-value]  # set by the batch that wrote it
 
     def _lead(self, mine: _Waiting[Item, Result]) -> None:
+        mine.leader = True
         with self._lock:
             batch = self._waiting[: self._limit]
             del self._waiting[: self._limit]

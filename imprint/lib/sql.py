@@ -52,6 +52,10 @@ def _conditions(
     params: list[Any] = []
     for name, value in where.items():
         field = fields[name]
+        if value is None or isinstance(value, list | set) or value == ():
+            # `= NULL` matches nothing and `IN ()` is not SQL: say so rather than differ from
+            # the ORM (which writes IS NULL) in silence.
+            raise ValueError(f"{name}: only a value or a non-empty tuple of values, not {value!r}")
         if isinstance(value, tuple):
             shape.append((name, len(value)))
             params += [field.get_db_prep_value(item, connection) for item in value]

@@ -18,7 +18,14 @@ from typing import Any
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -184,12 +191,13 @@ def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
             cursor.execute(sql, params)
             return cursor.fetchall()
     # PostgreSQL: the values travel apart from the statement (server-side binding), so the body
-    # is neither escaped into the SQL nor parsed back out of it, and psycopg prepares the
-    # statement once it recurs. Without Django's cursor there is no health check before it
-    # either, which would be a round trip of its own: a connection the server has closed fails
-    # the INSERT instead, which is tried once more on a new connection. Should the first try
-    # have been committed after all, the second finds its rows and answers them as duplicates,
-    # which Shopify takes as delivered just the same.
+    # is neither escaped into the SQL nor parsed back out of it. Without Django's cursor there
+    # is no health check before it either, which would be a round trip of its own: a connection
+    # the server has closed fails the INSERT instead, which is tried once more on a connection
+    # that works. (With psycopg's pool, whose idle connections died with the same server, the
+    # pool checks them all first: a round trip each, only after such a failure.) Should the
+    # first try have been committed after all, the second finds its rows and answers them as
+    # duplicates, which Shopify takes as delivered just the same.
     for attempt in (1, 2):
         connection.ensure_connection()
         try:
@@ -200,11 +208,32 @@ def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
             if attempt == 2 or connection.in_atomic_block:
                 raise
             connection.close()
+            pool = getattr(connection, "pool", None)
+            if pool is not None:
+                pool.check()
     raise AssertionError("unreachable")
 
 
+def _deliveries_record(deliveries: Sequence[dict[str, Any]]) -> list[str | Exception]:
+    """`_deliveries_insert` for a group: should the one statement fail on what one delivery
+    holds (a value the database refuses), each is written on its own, so only that one's
+    request fails and the others of the group are recorded."""
+    try:
+        return list(_deliveries_insert(deliveries))
+    except (DataError, IntegrityError):
+        if len(deliveries) == 1:
+            raise
+    results: list[str | Exception] = []
+    for delivery in deliveries:
+        try:
+            results.append(_deliveries_insert([delivery])[0])
+        except (DataError, IntegrityError) as error:
+            results.append(error)
+    return results
+
+
 # The web process's threads commit their deliveries together (see imprint.lib.group_commit).
-_intake = GroupCommit(_deliveries_insert, limit=50)
+_intake: GroupCommit[dict[str, Any], str] = GroupCommit(_deliveries_record, limit=50)
 
 
 def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
@@ -229,15 +258,26 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
     ]
     if missing:
         raise WebhookRejected(400, f"Missing header: {', '.join(missing)}")
-    if not SHOP_DOMAIN.match(domain) or len(webhook_id) > 255 or len(topic) > 100:
+    if (
+        not SHOP_DOMAIN.match(domain)
+        or len(domain) > 255
+        or len(webhook_id) > 255
+        or len(topic) > 100
+    ):
         raise WebhookRejected(
             400, "Malformed X-Shopify-Shop-Domain, X-Shopify-Topic or X-Shopify-Webhook-Id"
         )
     try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected(400, "Body is not UTF-8") from None
+    try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         try:
-            payload = json.loads(body)
+            # From the text, not the bytes: given bytes, json would also take UTF-16 and UTF-32,
+            # whose NUL bytes PostgreSQL cannot store in a text column.
+            payload = json.loads(text)
         except ValueError:
             raise WebhookRejected(400, "Body is not valid JSON") from None
     if not isinstance(payload, dict):
@@ -261,7 +301,7 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
         "api_version": lower.get("x-shopify-api-version", "")[:32],
         "triggered_at": triggered if triggered and triggered.tzinfo else None,
         "received_at": timezone.now(),
-        "body": body.decode("utf-8"),
+        "body": text,
         "status": status,
         "outcome": outcome,
     }

@@ -202,3 +202,46 @@ def test_many_threads_many_rounds_every_item_written_once() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(lambda items: items, limit=0)
+
+
+def test_an_exception_returned_for_one_item_is_raised_by_its_thread_alone() -> None:
+    refused = ValueError("item 2 refused")
+    write = Recorder(hold_first=True)
+
+    def write_refusing(items: Sequence[int]) -> list[object]:
+        results: list[object] = list(write(items))
+        return [
+            refused if item == 2 else result for item, result in zip(items, results, strict=True)
+        ]
+
+    group = GroupCommit(write_refusing)
+    _, first = _submit_in_threads(group, [0])
+    assert write.holding.wait(TIMEOUT)
+    results, threads = _submit_in_threads(group, [1, 2, 3])
+    _wait_for_waiting(group, 3)
+    write.hold.set()
+    _join(first + threads)
+    assert write.batches == [[0], sorted(write.batches[1])]
+    assert sorted(write.batches[1]) == [1, 2, 3]
+    assert results[1] == "wrote 1"
+    assert results[3] == "wrote 3"
+    assert isinstance(results[2], ValueError)
+    assert str(results[2]) == "item 2 refused"
+
+
+def test_each_thread_of_a_failed_batch_raises_its_own_copy_of_the_error() -> None:
+    write = Recorder(hold_first=True, fail_on=2)
+    group = GroupCommit(write)
+    _, first = _submit_in_threads(group, [0])
+    assert write.holding.wait(TIMEOUT)
+    results, threads = _submit_in_threads(group, [1, 2, 3])
+    _wait_for_waiting(group, 3)
+    write.hold.set()
+    _join(first + threads)
+    errors = [results[item] for item in (1, 2, 3)]
+    assert all(isinstance(error, ValueError) for error in errors)
+    assert all(str(error) == "cannot write 2" for error in errors)
+    # Raised in three threads: at most one is the original; the others are copies chained to it.
+    originals = {id(error.__cause__ or error) for error in errors}
+    assert len(originals) == 1
+    assert len({id(error) for error in errors}) == 3

@@ -111,3 +111,13 @@ def test_select_loads_the_rows_the_orm_would_in_the_same_order(shop_a, shop_b) -
         for field in Order._meta.concrete_fields:
             assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
     assert sql_select(Order, where={"shop_id": shop_a.pk, "name": ("#none",)}) == []
+
+
+@pytest.mark.parametrize("value", [None, (), [1, 2], {1}])
+def test_conditions_the_orm_would_write_differently_are_refused(shop_a, value) -> None:
+    OrderFactory(shop=shop_a)
+    with pytest.raises(ValueError, match="only a value or a non-empty tuple"):
+        sql_update(Order, where={"id": value}, values={"name": "#x"})
+    with pytest.raises(ValueError, match="only a value or a non-empty tuple"):
+        sql_select(Order, where={"shop_id": value})
+    assert not Order.objects.filter(name="#x").exists()

@@ -192,6 +192,9 @@ def test_malformed_shop_domain_is_a_bad_request(client, shop_a) -> None:
         b"null",
         b"\xff\xfe\x00garbage",
         b'{"id": NaN',
+        # UTF-16 without a byte-order mark is valid UTF-8 full of NULs, which json would read
+        # from bytes; PostgreSQL cannot store a NUL in text.
+        '{"id": 1}'.encode("utf-16-le"),
     ],
 )
 def test_garbage_body_is_a_bad_request(client, shop_a, body) -> None:
@@ -428,3 +431,11 @@ def test_json_the_standard_library_accepts_is_accepted(client, shop_a, body) -> 
 
     assert (response.status_code, response.content) == (200, b"received")
     assert WebhookDelivery.objects.get().body == body.decode()
+
+
+def test_a_shop_domain_longer_than_the_column_is_a_bad_request(client, shop_a) -> None:
+    domain = "a" * 250 + ".myshopify.com"
+    response = post_webhook(client, topic="orders/paid", shop=domain, payload={"id": 1})
+
+    assert response.status_code == 400
+    _nothing_recorded()
