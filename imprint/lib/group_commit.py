@@ -87,9 +87,10 @@ class GroupCommit(Generic[Item, Result]):
         if error is None and isinstance(mine.result, Exception):
             error = mine.result
         if error is not None:
-            if mine.leader:
+            copied = error if mine.leader else _own_copy(error)
+            if copied is error:
                 raise error
-            raise _own_copy(error) from error
+            raise copied from error
         return mine.result  # type: ignore[return-value]  # set by the batch that wrote it
 
     def _lead(self, mine: _Waiting[Item, Result]) -> None:

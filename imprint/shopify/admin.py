@@ -56,7 +56,8 @@ LINE_ITEMS_PAGE = 100  # follow-up pages of an order with many lines
 # at either limit has its refunds fetched again in full (`_refunds_complete`).
 REFUNDS_FIRST = 5
 REFUND_LINES_FIRST = 25
-REFUND_LINES_PAGE = 100  # refunded lines per follow-up page
+REFUND_LINES_PAGE = 100  # refunded lines per follow-up page (about 200 points)
+MAX_REFUNDS = 250  # refunds of one order the sync reads; an order with more is reported
 
 
 class Clock(Protocol):
@@ -514,34 +515,56 @@ class AdminClient:
             more = bool(info.get("hasNextPage")) and cursor is not None
         refunds = node.get("refunds") if isinstance(node, dict) else None
         if isinstance(refunds, list) and _refunds_cut_short(refunds):
-            node = {**node, "refunds": self._refunds_complete(node.get("id"))}
+            try:
+                complete = self._refunds_complete(node.get("id"), refunds)
+            except ShopifyQueryError as error:
+                # This order's refunds alone could not be read in full: report the order (the
+                # sync records it and tries again next time) rather than fail the whole sync.
+                raise PayloadError(f"the refunds of {node.get('id')}: {error}") from error
+            node = {**node, "refunds": complete}
         return order_from_node(node, extra_lines=tuple(extra))
 
-    def _refunds_complete(self, order_id: Any) -> list[dict[str, Any]]:
-        """Every refund of the order, each with every refunded line: the points go only to the
-        rare order with more refunds, or more refunded lines in one refund, than a batch asks."""
-        result = self.query(ORDER_REFUNDS_QUERY, {"id": order_id, "first": REFUND_LINES_PAGE})
+    def _refunds_complete(self, order_id: Any, first: list[Any]) -> list[dict[str, Any]]:
+        """Every refund of the order, each with every refunded line, from the batch's `first`
+        refunds and what it lacked: the ids of all refunds (up to MAX_REFUNDS, one point each),
+        then the lines of each refund the batch did not bring in full, a page at a time. Each
+        query asks for a bounded number of objects, so none can exceed Shopify's per-query
+        limit; the points go only to the rare order with more refunds, or more refunded lines
+        in one refund, than a batch asks for."""
+        result = self.query(ORDER_REFUNDS_QUERY, {"id": order_id, "first": MAX_REFUNDS})
         order = result.data.get("node")
-        refunds = order.get("refunds") if isinstance(order, dict) else None
-        if not isinstance(refunds, list):
+        ids = order.get("refunds") if isinstance(order, dict) else None
+        if not isinstance(ids, list):
             raise PayloadError(f"the refunds of {order_id} could not be read")
+        if len(ids) >= MAX_REFUNDS:
+            raise PayloadError(f"{order_id} has {MAX_REFUNDS} refunds or more: not delivered")
+        known = {r.get("id"): r for r in first if isinstance(r, dict)}
         complete = []
-        for refund in refunds:
-            if not isinstance(refund, dict):
-                raise PayloadError(f"a refund of {order_id} is not an object")
-            what = f"the refunded lines of {refund.get('id')}"
-            lines, cursor = _page(refund.get("refundLineItems"), what)
-            while cursor is not None:
+        for entry in ids:
+            refund_id = entry.get("id") if isinstance(entry, dict) else None
+            if not isinstance(refund_id, str):
+                raise PayloadError(f"a refund of {order_id} has no id")
+            what = f"the refunded lines of {refund_id}"
+            if refund_id in known:  # the batch brought its first lines
+                lines, cursor = _page(known[refund_id].get("refundLineItems"), what)
+                if cursor is None:
+                    complete.append({"id": refund_id, "refundLineItems": {"nodes": lines}})
+                    continue
+            else:
+                lines, cursor = [], None
+            while True:
                 result = self.query(
                     REFUND_LINES_QUERY,
-                    {"id": refund.get("id"), "first": REFUND_LINES_PAGE, "after": cursor},
+                    {"id": refund_id, "first": REFUND_LINES_PAGE, "after": cursor},
                 )
                 node = result.data.get("node")
                 more, cursor = _page(
                     node.get("refundLineItems") if isinstance(node, dict) else None, what
                 )
                 lines += more
-            complete.append({**refund, "refundLineItems": {"nodes": lines}})
+                if cursor is None:
+                    break
+            complete.append({"id": refund_id, "refundLineItems": {"nodes": lines}})
         return complete
 
 
@@ -564,8 +587,12 @@ def _page(connection: Any, what: str) -> tuple[list[Any], str | None]:
     if not isinstance(nodes, list):
         raise PayloadError(f"{what} could not be read")
     info = connection.get("pageInfo") or {}
-    cursor = info.get("endCursor") if info.get("hasNextPage") else None
-    return nodes, cursor if isinstance(cursor, str) else None
+    if not info.get("hasNextPage"):
+        return nodes, None
+    cursor = info.get("endCursor")
+    if not isinstance(cursor, str) or not cursor:
+        raise PayloadError(f"{what}: a next page without a cursor")
+    return nodes, cursor
 
 
 def orders_search(since: dt.datetime) -> str:
@@ -635,22 +662,20 @@ query OrdersWithRefunds($ids: [ID!]!, $lines: Int!) {{
 }}
 """
 
-# Every refund of one order, for an order whose refunds the batch query may have cut short.
-ORDER_REFUNDS_QUERY = f"""
-query OrderRefunds($id: ID!, $first: Int!) {{
-  node(id: $id) {{
-    ... on Order {{
+# The ids of every refund of one order, for an order whose refunds the batch query may have
+# cut short (one point per refund, at most MAX_REFUNDS).
+ORDER_REFUNDS_QUERY = """
+query OrderRefunds($id: ID!, $first: Int!) {
+  node(id: $id) {
+    ... on Order {
       id
-      refunds {{
-        id
-        refundLineItems(first: $first) {{{_REFUND_LINES_FIELDS}}}
-      }}
-    }}
-  }}
-}}
+      refunds(first: $first) { id }
+    }
+  }
+}
 """
 
-# The further refunded lines of one refund with more than a page of them.
+# The refunded lines of one refund, a page at a time.
 REFUND_LINES_QUERY = f"""
 query RefundLines($id: ID!, $first: Int!, $after: String) {{
   node(id: $id) {{

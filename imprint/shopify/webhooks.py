@@ -236,6 +236,17 @@ def _deliveries_record(deliveries: Sequence[dict[str, Any]]) -> list[str | Excep
 _intake: GroupCommit[dict[str, Any], str] = GroupCommit(_deliveries_record, limit=50)
 
 
+def _triggered_at(header: str) -> dt.datetime | None:
+    """X-Shopify-Triggered-At as an aware UTC time, or None when absent or unusable: it is
+    informative only, and it is not covered by the signature, so nothing about it may keep a
+    delivery (or the others committed with it) from being recorded."""
+    try:
+        parsed = parse_datetime(header) if header else None
+        return parsed.astimezone(dt.UTC) if parsed and parsed.tzinfo else None
+    except (ValueError, OverflowError):  # a 13th month; a year 9999 pushed past it by its offset
+        return None
+
+
 def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
     """Record one verified delivery: a RECEIVED row is the job a worker claims. Its INSERT is
     committed, with those of other threads receiving at the same moment, before this returns.
@@ -287,11 +298,7 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
         status, outcome = DeliveryStatus.RECEIVED, ""
     else:
         status, outcome = DeliveryStatus.IGNORED, f"Topic {topic} is not handled"
-    triggered = (
-        parse_datetime(lower.get("x-shopify-triggered-at", ""))
-        if lower.get("x-shopify-triggered-at")
-        else None
-    )
+    triggered = _triggered_at(lower.get("x-shopify-triggered-at", ""))
 
     delivery: dict[str, Any] = {
         "webhook_id": webhook_id,
@@ -299,7 +306,7 @@ def webhook_receive(*, headers: dict[str, str], body: bytes) -> Received:
         "topic": topic,
         "shop_domain": domain,
         "api_version": lower.get("x-shopify-api-version", "")[:32],
-        "triggered_at": triggered if triggered and triggered.tzinfo else None,
+        "triggered_at": triggered,
         "received_at": timezone.now(),
         "body": text,
         "status": status,

@@ -245,3 +245,27 @@ def test_each_thread_of_a_failed_batch_raises_its_own_copy_of_the_error() -> Non
     originals = {id(error.__cause__ or error) for error in errors}
     assert len(originals) == 1
     assert len({id(error) for error in errors}) == 3
+
+
+def test_an_error_that_cannot_be_copied_is_raised_as_it_is() -> None:
+    class Picky(Exception):
+        def __init__(self, code: int, text: str) -> None:
+            super().__init__(f"{code} {text}")  # args no longer match __init__: copy fails
+
+    write_calls = Recorder(hold_first=True)
+
+    def write(items: Sequence[int]) -> list[str]:
+        write_calls(items)
+        raise Picky(5, "refused")
+
+    group = GroupCommit(write)
+    _, first = _submit_in_threads(group, [0])
+    assert write_calls.holding.wait(TIMEOUT)
+    results, threads = _submit_in_threads(group, [1, 2])
+    _wait_for_waiting(group, 2)
+    write_calls.hold.set()
+    _join(first + threads)
+    for item in (1, 2):
+        error = results[item]
+        assert isinstance(error, Picky)
+        assert error.__cause__ is not error  # never chained to itself

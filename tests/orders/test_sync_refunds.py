@@ -12,7 +12,7 @@ from devstore.models import Order as DevOrder
 from imprint.delivery.models import DownloadGrant, Restriction
 from imprint.orders.sync import orders_sync
 from imprint.shopify import admin
-from imprint.shopify.admin import AdminClient
+from imprint.shopify.admin import AdminClient, ShopifyCostExceeded
 from imprint.shops.models import Shop
 from tests.orders import sync_helpers
 from tests.orders.sync_helpers import Devstore, days_ago
@@ -83,7 +83,7 @@ def test_a_refund_of_more_lines_than_a_page_has_every_line_counted(
 ) -> None:
     monkeypatch.setattr(admin, "REFUND_LINES_PAGE", 10)  # so that the lines take three pages
     sync_devstore.shop(shop_a)
-    order = _order_with_lines(sync_devstore, shop_a, admin.REFUND_LINES_FIRST + 6)
+    order = _order_with_lines(sync_devstore, shop_a, admin.REFUND_LINES_FIRST + 26)
     refunded = order.line_items[:-1]
     sync_devstore.store.refund_create(
         shop=shop_a.domain, order_id=order.id, lines=[(line.id, 1) for line in refunded]
@@ -92,9 +92,39 @@ def test_a_refund_of_more_lines_than_a_page_has_every_line_counted(
     _sync(sync_devstore, shop_a)
 
     assert _active(order) == {order.line_items[-1].id}
-    assert len(refunded) == 30
+    assert len(refunded) == 50
     assert queries.count("OrderRefunds") == 1
-    assert queries.count("RefundLines") == 2  # lines 11-20 and 21-30
+    # The batch brought lines 1-25; the rest come from where it stopped: 26-35, 36-45, 46-50.
+    assert queries.count("RefundLines") == 3
+
+
+def test_an_order_whose_refunds_cannot_be_read_in_full_is_reported_and_the_rest_delivered(
+    sync_devstore: Devstore, shop_a: Shop, monkeypatch
+) -> None:
+    sync_devstore.shop(shop_a)
+    many = _order_with_lines(sync_devstore, shop_a, admin.REFUNDS_FIRST + 1)
+    for line in many.line_items[:-1]:
+        sync_devstore.store.refund_create(
+            shop=shop_a.domain, order_id=many.id, lines=[(line.id, 1)]
+        )
+    plain = _order_with_lines(sync_devstore, shop_a, 1)
+    real = AdminClient.query
+
+    def refusing(self: AdminClient, query: str, *args: Any, **kwargs: Any) -> Any:
+        if "query OrderRefunds" in query:
+            raise ShopifyCostExceeded("Query cost is 1200, which exceeds the single query max")
+        return real(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(AdminClient, "query", refusing)
+
+    run = orders_sync(shop=shop_a, since=days_ago(60), trigger="manual", clock=sync_devstore.clock)
+
+    # A run with an order it could not deliver is marked failed, with the order named; the
+    # other order is delivered all the same.
+    assert (run.status, run.delivered, run.errors) == ("failed", 1, 1)
+    assert "exceeds the single query max" in run.error_text
+    assert _active(plain) == {plain.line_items[0].id}
+    assert _active(many) == set()  # not delivered: its refunds are not known in full
 
 
 def test_an_order_within_the_limits_costs_no_second_query(

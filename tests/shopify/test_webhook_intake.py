@@ -439,3 +439,22 @@ def test_a_shop_domain_longer_than_the_column_is_a_bad_request(client, shop_a) -
 
     assert response.status_code == 400
     _nothing_recorded()
+
+
+@pytest.mark.parametrize(
+    "triggered",
+    ["9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00+10:00", "2026-13-45T10:00:00Z", "soon"],
+)
+def test_an_unusable_triggered_at_header_is_recorded_as_unknown(client, shop_a, triggered) -> None:
+    # The header is not covered by the signature: it must never keep a delivery from being
+    # recorded (nor, committed in a group, the deliveries that arrive with it).
+    response = post_webhook(
+        client,
+        topic="orders/paid",
+        shop=SHOP,
+        payload={"id": 1},
+        headers={"X-Shopify-Triggered-At": triggered},
+    )
+
+    assert (response.status_code, response.content) == (200, b"received")
+    assert WebhookDelivery.objects.get().triggered_at is None
