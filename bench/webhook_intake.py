@@ -6,7 +6,7 @@ one is recorded and queued) from N client processes with keep-alive connections 
 and does the same with GET /healthz. Prints requests per second, p50 and p99 latency of each, and
 the ratio of intake to /healthz throughput, measured in the same run on the same machine.
 
-    .venv/bin/python bench/webhook_intake.py [--seconds 10] [--clients 8] [--postgres]
+    .venv/bin/python bench/webhook_intake.py [--seconds 10] [--clients 8] [--postgres] [--scale 10]
 
 --until-p99 then steps a steady rate up (by --step, x1.5 by default) from --rate until p99
 passes 100 ms, for /healthz and for intake alike, and reports the highest rate of each that
@@ -32,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import ROOT, SAMPLE, SECRET, SHOP, free_port, imprint, wait_ready
+from common import ROOT, SAMPLE, SECRET, SHOP, django_run, free_port, imprint, wait_ready
 
 
 def order_body(index: int) -> bytes:
@@ -97,6 +97,40 @@ def measure(
     }
 
 
+# --scale N: the data already there when intake is measured, N times over: deliveries received
+# and processed earlier (small bodies: the indexes grow, not the disk) and other stores.
+GROWTH_DELIVERIES = 20_000
+GROWTH_STORES = 100
+
+SEED_GROWTH = """
+import datetime as dt
+from django.utils import timezone
+from imprint.shopify.models import DeliveryStatus, WebhookDelivery
+from imprint.shops.models import Shop
+Shop.objects.bulk_create(
+    [Shop(domain=f"other-{n}.myshopify.com", name=f"Other {n}") for n in range(STORES)]
+)
+shops = list(Shop.objects.values_list("id", "domain"))
+now = timezone.now()
+WebhookDelivery.objects.bulk_create(
+    (
+        WebhookDelivery(
+            webhook_id=f"earlier-{n}",
+            topic="orders/paid",
+            shop_id=shops[n % len(shops)][0],
+            shop_domain=shops[n % len(shops)][1],
+            received_at=now - dt.timedelta(seconds=n),
+            body='{"id": %d}' % n,
+            status=DeliveryStatus.PROCESSED,
+        )
+        for n in range(DELIVERIES)
+    ),
+    batch_size=2000,
+)
+result = WebhookDelivery.objects.count()
+"""
+
+
 def climb(port: int, kind: str, options: argparse.Namespace) -> list[tuple[float, dict]]:
     """Steady (open-loop) runs from --rate up by --step, until p99 passes 100 ms."""
     steps: list[tuple[float, dict]] = []
@@ -131,6 +165,13 @@ def main() -> None:
         help="step steady rates of both up (by --step from --rate) until p99 passes 100 ms",
     )
     parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        help=f"first load N x {GROWTH_DELIVERIES} earlier deliveries and N x {GROWTH_STORES} "
+        "other stores (the growth figure)",
+    )
+    parser.add_argument(
         "--step", type=float, default=1.5, help="factor between --until-p99 rates (above 1)"
     )
     options = parser.parse_args()
@@ -156,6 +197,13 @@ def main() -> None:
         env["IMPRINT_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
     imprint(env, "manage", "migrate", "--verbosity", "0")
     imprint(env, "shop", "add", SHOP, "--token", "shpat_bench", "--name", "Bench")
+    if options.scale:
+        django_run(
+            env,
+            SEED_GROWTH.replace("DELIVERIES", str(options.scale * GROWTH_DELIVERIES)).replace(
+                "STORES", str(options.scale * GROWTH_STORES)
+            ),
+        )
     server = subprocess.Popen(
         [
             sys.executable,
@@ -200,8 +248,15 @@ def main() -> None:
             )
     database = "PostgreSQL" if options.postgres else "SQLite"
     command = "imprint web" if options.web_only else "imprint serve"
+    grown = (
+        f", {options.scale * GROWTH_DELIVERIES} deliveries and {options.scale * GROWTH_STORES + 1} "
+        "stores already there"
+        if options.scale
+        else ""
+    )
     print(
-        f"{command}, {database}, {options.clients} clients, {options.seconds:g} s each, {os.cpu_count()} cores"
+        f"{command}, {database}, {options.clients} clients, {options.seconds:g} s each, "
+        f"{os.cpu_count()} cores{grown}"
     )
     rows = (
         ("GET /healthz, saturated", health),
