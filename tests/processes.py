@@ -12,6 +12,7 @@ Every process a test started is killed when the test ends, whatever happened.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -69,6 +70,16 @@ def child_env(**overrides: str) -> dict[str, str]:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(overrides)
     return env
+
+
+def healthy(port: int) -> bool:
+    """Whether an Imprint web server on `port` answers /healthz with 200 (False while it starts)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
 
 
 def wait_until(

@@ -10,7 +10,6 @@ pool; on SQLite (one machine) with fewer, so that it runs in every CI pass, not 
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import itertools
 import json
 import re
@@ -27,8 +26,8 @@ from imprint.orders.models import Order
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from imprint.shops.models import Shop
 from tests.factories import DigitalFileFactory, ShopFactory
-from tests.processes import Processes, child_env, free_port, wait_until
-from tests.shopify.helpers import SECRET, paid_order, webhook_headers
+from tests.processes import Processes, child_env, free_port, healthy, wait_until
+from tests.shopify.helpers import SECRET, paid_order, webhook_post_http
 from tests.smtp import SMTPServer
 
 pytestmark = pytest.mark.slow
@@ -44,27 +43,6 @@ def _scale() -> dict[str, int]:
         return {"orders": 200, "web": 2, "workers": 3, "schedulers": 2}
     # SQLite has one writer at a time: fewer processes and orders, the same checks.
     return {"orders": 60, "web": 1, "workers": 2, "schedulers": 2}
-
-
-def _post(port: int, body: bytes, webhook_id: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {
-        "Content-Type": "application/json",
-        **webhook_headers(topic="orders/paid", shop=SHOP, body=body, webhook_id=webhook_id),
-    }
-    conn.request("POST", "/webhooks/shopify", body=body, headers=headers)
-    status = conn.getresponse().status
-    conn.close()
-    return status
-
-
-def _healthy(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
 
 
 def test_a_burst_of_orders_is_delivered_exactly_once_by_many_processes(
@@ -95,7 +73,7 @@ def test_a_burst_of_orders_is_delivered_exactly_once_by_many_processes(
     ]
     started = dt.datetime.now(dt.UTC)
     wait_until(
-        lambda: all(_healthy(port) for port in ports) or not all(w.alive() for w in webs),
+        lambda: all(healthy(port) for port in ports) or not all(w.alive() for w in webs),
         timeout=60,
         what="every imprint web to answer",
     )
@@ -110,7 +88,9 @@ def test_a_burst_of_orders_is_delivered_exactly_once_by_many_processes(
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(
             pool.map(
-                lambda i: _post(ports[i % len(ports)], bodies[i], f"burst-{i}"),
+                lambda i: webhook_post_http(
+                    ports[i % len(ports)], shop=SHOP, body=bodies[i], webhook_id=f"burst-{i}"
+                )[0],
                 range(len(bodies)),
             )
         )

@@ -67,6 +67,18 @@ def _wait_for_waiting(group: GroupCommit, count: int) -> None:
     raise AssertionError(f"never {count} items waiting")
 
 
+def _behind_a_held_write(group: GroupCommit, write: Recorder, items: Sequence[int]) -> dict:
+    """Submit item 0 and hold its write; submit `items` meanwhile, so that they wait behind it;
+    release it once they all wait. Returns what each of `items` got (a result or an error)."""
+    _, first = _submit_in_threads(group, [0])
+    assert write.holding.wait(TIMEOUT)
+    results, threads = _submit_in_threads(group, items)
+    _wait_for_waiting(group, len(items))
+    write.hold.set()
+    _join(first + threads)
+    return results
+
+
 def test_a_thread_alone_writes_its_item_at_once() -> None:
     write = Recorder()
     group = GroupCommit(write)
@@ -94,12 +106,7 @@ def test_items_arriving_during_a_write_go_together_in_the_next_batch() -> None:
 def test_a_batch_holds_at_most_limit_items_and_the_rest_follow() -> None:
     write = Recorder(hold_first=True)
     group = GroupCommit(write, limit=4)
-    _, first_threads = _submit_in_threads(group, [0])
-    assert write.holding.wait(TIMEOUT)
-    results, threads = _submit_in_threads(group, range(1, 11))
-    _wait_for_waiting(group, 10)
-    write.hold.set()
-    _join(first_threads + threads)
+    results = _behind_a_held_write(group, write, range(1, 11))
     assert [len(batch) for batch in write.batches] == [1, 4, 4, 2]
     assert sorted(item for batch in write.batches for item in batch) == list(range(11))
     assert results == {item: f"wrote {item}" for item in range(1, 11)}
@@ -108,12 +115,7 @@ def test_a_batch_holds_at_most_limit_items_and_the_rest_follow() -> None:
 def test_a_failed_write_fails_its_own_batch_only() -> None:
     write = Recorder(hold_first=True, fail_on=3)
     group = GroupCommit(write, limit=5)
-    _, first_threads = _submit_in_threads(group, [0])
-    assert write.holding.wait(TIMEOUT)
-    results, threads = _submit_in_threads(group, range(1, 10))
-    _wait_for_waiting(group, 9)
-    write.hold.set()
-    _join(first_threads + threads)
+    results = _behind_a_held_write(group, write, range(1, 10))
     failed = next(batch for batch in write.batches if 3 in batch)
     for item in range(1, 10):
         if item in failed:
@@ -215,12 +217,7 @@ def test_an_exception_returned_for_one_item_is_raised_by_its_thread_alone() -> N
         ]
 
     group = GroupCommit(write_refusing)
-    _, first = _submit_in_threads(group, [0])
-    assert write.holding.wait(TIMEOUT)
-    results, threads = _submit_in_threads(group, [1, 2, 3])
-    _wait_for_waiting(group, 3)
-    write.hold.set()
-    _join(first + threads)
+    results = _behind_a_held_write(group, write, [1, 2, 3])
     assert write.batches == [[0], sorted(write.batches[1])]
     assert sorted(write.batches[1]) == [1, 2, 3]
     assert results[1] == "wrote 1"
@@ -232,12 +229,7 @@ def test_an_exception_returned_for_one_item_is_raised_by_its_thread_alone() -> N
 def test_each_thread_of_a_failed_batch_raises_its_own_copy_of_the_error() -> None:
     write = Recorder(hold_first=True, fail_on=2)
     group = GroupCommit(write)
-    _, first = _submit_in_threads(group, [0])
-    assert write.holding.wait(TIMEOUT)
-    results, threads = _submit_in_threads(group, [1, 2, 3])
-    _wait_for_waiting(group, 3)
-    write.hold.set()
-    _join(first + threads)
+    results = _behind_a_held_write(group, write, [1, 2, 3])
     errors = [results[item] for item in (1, 2, 3)]
     assert all(isinstance(error, ValueError) for error in errors)
     assert all(str(error) == "cannot write 2" for error in errors)
@@ -259,12 +251,7 @@ def test_an_error_that_cannot_be_copied_is_raised_as_it_is() -> None:
         raise Picky(5, "refused")
 
     group = GroupCommit(write)
-    _, first = _submit_in_threads(group, [0])
-    assert write_calls.holding.wait(TIMEOUT)
-    results, threads = _submit_in_threads(group, [1, 2])
-    _wait_for_waiting(group, 2)
-    write_calls.hold.set()
-    _join(first + threads)
+    results = _behind_a_held_write(group, write_calls, [1, 2])
     for item in (1, 2):
         error = results[item]
         assert isinstance(error, Picky)

@@ -6,6 +6,7 @@ import base64
 import copy
 import hashlib
 import hmac
+import http.client
 import json
 import uuid
 from pathlib import Path
@@ -67,6 +68,21 @@ def post_webhook(
     return client.post(
         "/webhooks/shopify", data=body, content_type="application/json", headers=sent
     )
+
+
+def webhook_post_http(port: int, *, shop: str, body: bytes, webhook_id: str) -> tuple[int, bytes]:
+    """POST a signed orders/paid body to a real Imprint web server on `port`, as Shopify does;
+    returns the status and the answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {
+        "Content-Type": "application/json",
+        **webhook_headers(topic="orders/paid", shop=shop, body=body, webhook_id=webhook_id),
+    }
+    conn.request("POST", "/webhooks/shopify", body=body, headers=headers)
+    response = conn.getresponse()
+    answer = (response.status, response.read())
+    conn.close()
+    return answer
 
 
 def run_queued(queue: str | None = None) -> int:

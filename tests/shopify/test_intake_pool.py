@@ -4,7 +4,6 @@ pool still held."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import uuid
 
@@ -14,34 +13,17 @@ from django.db import connection
 from imprint.shopify.models import DeliveryStatus, WebhookDelivery
 from tests.concurrency import at_once
 from tests.factories import ShopFactory
-from tests.processes import Processes, child_env, free_port, wait_until
-from tests.shopify.helpers import SECRET, paid_order, webhook_headers
+from tests.processes import Processes, child_env, free_port, healthy, wait_until
+from tests.shopify.helpers import SECRET, paid_order, webhook_post_http
 
 SHOP = "pooled.myshopify.com"
 THREADS = 4
 
 
 def _post(port: int, webhook_id: str) -> tuple[int, bytes]:
-    body = json.dumps(paid_order()).encode()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {
-        "Content-Type": "application/json",
-        **webhook_headers(topic="orders/paid", shop=SHOP, body=body, webhook_id=webhook_id),
-    }
-    conn.request("POST", "/webhooks/shopify", body=body, headers=headers)
-    response = conn.getresponse()
-    answer = (response.status, response.read())
-    conn.close()
-    return answer
-
-
-def _healthy(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
+    return webhook_post_http(
+        port, shop=SHOP, body=json.dumps(paid_order()).encode(), webhook_id=webhook_id
+    )
 
 
 def test_intake_survives_the_database_dropping_every_pooled_connection(
@@ -62,7 +44,7 @@ def test_intake_survives_the_database_dropping_every_pooled_connection(
             IMPRINT_WEB_THREADS=str(THREADS),
         ),
     )
-    wait_until(lambda: _healthy(port) or not web.alive(), timeout=60, what="imprint web")
+    wait_until(lambda: healthy(port) or not web.alive(), timeout=60, what="imprint web")
     # Requests at once, so that the pool opens several connections and keeps them idle.
     assert at_once(lambda n: _post(port, f"before-{n}"), THREADS * 2) == [(200, b"received")] * (
         THREADS * 2

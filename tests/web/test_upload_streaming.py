@@ -14,7 +14,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from imprint.catalog.models import DigitalFile
 from imprint.web.auth import SESSION_LABEL_KEY, SESSION_SHOP_KEY
 from tests.factories import ShopFactory
-from tests.processes import child_env, children_of, free_port, wait_until
+from tests.processes import child_env, children_of, free_port, healthy, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +31,6 @@ def _peak_rss(pid: int) -> int:
     raise AssertionError(f"no VmHWM for process {pid}")
 
 
-def _healthy(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-
-
 def test_a_large_upload_streams_in_constant_memory(transactional_db, processes, tmp_path):
     shop = ShopFactory(domain="big.myshopify.com", name="Big", access_token="shpat_big")
     session = SessionStore()
@@ -48,7 +39,7 @@ def test_a_large_upload_streams_in_constant_memory(transactional_db, processes, 
     session.create()
     port = free_port()
     web = processes.start("web", "--port", str(port), env=child_env(IMPRINT_WEB_WORKERS="1"))
-    wait_until(lambda: _healthy(port), timeout=30, what="imprint web to answer")
+    wait_until(lambda: healthy(port), timeout=30, what="imprint web to answer")
     (worker,) = children_of(web.pid)
     before = _peak_rss(worker)
 
