@@ -144,15 +144,16 @@ def _insert_sql(vendor: str, model: type[models.Model]) -> str:
     )
 
 
-def sql_insert(model: type[models.Model], values: Mapping[str, Any]) -> None:
-    """INSERT one row of `model`: each column from `values` (by field name or attname), else
-    now for an `auto_now`/`auto_now_add` date, else the field's default."""
+def sql_row(model: type[models.Model], values: Mapping[str, Any]) -> list[Any]:
+    """Every column of one new row of `model` but its primary key, in the model's order: each
+    from `values` (by field name or attname), else now for an `auto_now`/`auto_now_add` date,
+    else the field's default; converted by its field as the ORM would."""
     fields = _fields(model)
     unknown = set(values) - set(fields)
     if unknown:
         raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
     given = {fields[name].attname: value for name, value in values.items()}
-    params = []
+    row = []
     for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
@@ -162,6 +163,11 @@ def sql_insert(model: type[models.Model], values: Mapping[str, Any]) -> None:
             value = timezone.now()
         else:
             value = field.get_default()
-        params.append(field.get_db_prep_save(value, connection))
+        row.append(field.get_db_prep_save(value, connection))
+    return row
+
+
+def sql_insert(model: type[models.Model], values: Mapping[str, Any]) -> None:
+    """INSERT one row of `model`, its columns as `sql_row` fills them."""
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor, model), params)
+        cursor.execute(_insert_sql(connection.vendor, model), sql_row(model, values))
